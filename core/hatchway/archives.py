@@ -1,0 +1,229 @@
+"""Tar streams built on the fly and extracted safely.
+
+Communicators that move trees as one archive (docker's ``put_archive``,
+SSH's tar fast path) share these. Building never holds more than one chunk
+in memory; extracting refuses absolute names, ``..`` and links that point
+outside the destination, and writes every file atomically.
+"""
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import stat
+import tarfile
+import time
+from pathlib import Path
+from typing import BinaryIO, Iterable, Iterator, Optional, Sequence, Union
+
+from .communicator import Transfer
+from .errors import RemotePathError
+from .files import CHUNK, atomic_writer, is_excluded, walk
+
+__all__ = ["tar_stream", "tar_file_stream", "extract_tar", "extract_single_file", "UnsafeArchive", "IterStream"]
+
+BLOCK = tarfile.BLOCKSIZE
+
+
+class UnsafeArchive(RemotePathError):
+    """An archive entry would land outside the destination: it is refused."""
+
+
+def _header(name: str, size: int, mode: int, is_dir: bool, mtime: float,
+            uid: int = 0, gid: int = 0) -> bytes:
+    info = tarfile.TarInfo(name + ("/" if is_dir and not name.endswith("/") else ""))
+    info.type = tarfile.DIRTYPE if is_dir else tarfile.REGTYPE
+    info.size = 0 if is_dir else size
+    info.mode = mode
+    info.mtime = int(mtime)
+    info.uid, info.gid = uid, gid
+    return info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="surrogateescape")
+
+
+def _file_body(handle: BinaryIO, size: Optional[int], transfer: Optional[Transfer]) -> Iterator[bytes]:
+    sent = 0
+    while True:
+        chunk = handle.read(CHUNK if size is None else min(CHUNK, size - sent))
+        if not chunk:
+            break
+        sent += len(chunk)
+        if transfer is not None:
+            transfer.advance(len(chunk))
+        yield chunk
+    if size is not None and sent != size:
+        raise RemotePathError(f"{getattr(handle, 'name', 'a file')!r} changed size while being sent")
+    if sent % BLOCK:
+        yield b"\0" * (BLOCK - sent % BLOCK)
+
+
+def tar_stream(root: Path, exclude: Sequence[str] = (), prefix: str = "",
+               transfer: Optional[Transfer] = None, uid: int = 0, gid: int = 0) -> Iterator[bytes]:
+    """Yield a tar of the *contents* of ``root`` (names under ``prefix``), chunk by chunk."""
+    for entry in walk(root, exclude):
+        name = posixpath.join(prefix, entry.relpath) if prefix else entry.relpath
+        st = entry.path.stat()
+        yield _header(name, entry.size, entry.mode, entry.is_dir, st.st_mtime, uid, gid)
+        if not entry.is_dir:
+            with open(entry.path, "rb") as handle:
+                yield from _file_body(handle, entry.size, transfer)
+    yield b"\0" * (2 * BLOCK)
+
+
+def tar_file_stream(source: Union[Path, BinaryIO], name: str, mode: Optional[int] = None,
+                    size: Optional[int] = None, transfer: Optional[Transfer] = None,
+                    uid: int = 0, gid: int = 0) -> Iterator[bytes]:
+    """Yield a tar holding one file called ``name``.
+
+    A tar header needs the size first, so a stream of unknown ``size`` is
+    counted by reading it in :data:`CHUNK` pieces into memory; pass
+    ``size`` when known (a local path always is).
+    """
+    if isinstance(source, (str, Path)):
+        st = os.stat(source)
+        with open(source, "rb") as handle:
+            yield _header(name, st.st_size, stat.S_IMODE(st.st_mode) if mode is None else mode,
+                          False, st.st_mtime, uid, gid)
+            yield from _file_body(handle, st.st_size, transfer)
+    else:
+        if size is None:
+            data = source.read()
+            source, size = io.BytesIO(data), len(data)
+        yield _header(name, size, 0o644 if mode is None else mode, False, time.time(), uid, gid)
+        yield from _file_body(source, size, transfer)
+    yield b"\0" * (2 * BLOCK)
+
+
+class IterStream(io.RawIOBase):
+    """A readable file object over an iterator of byte chunks (for ``tarfile`` and HTTP bodies)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: "bytearray | memoryview") -> int:  # type: ignore[override]
+        while not self._buffer:
+            try:
+                self._buffer = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self._buffer))
+        b[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+
+def _safe_name(name: str, strip: int) -> Optional[str]:
+    """The member's relative name after stripping, or ``None`` to skip; raise if it escapes."""
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise UnsafeArchive(f"archive entry {name!r} has an absolute path; refused")
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UnsafeArchive(f"archive entry {name!r} points outside the destination; refused")
+    parts = parts[strip:]
+    return "/".join(parts) if parts else None
+
+
+def _inside(root: Path, target: Path) -> bool:
+    try:
+        target.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def extract_tar(stream: BinaryIO, destination: Path, exclude: Sequence[str] = (), strip: int = 0,
+                transfer: Optional[Transfer] = None) -> int:
+    """Extract a tar stream into ``destination``; return the number of files written.
+
+    ``strip`` drops leading path components (``tar --strip-components``).
+    Directories are created, files written atomically with their modes;
+    symbolic links are kept only when they resolve inside ``destination``;
+    devices, FIFOs and anything escaping raise :class:`UnsafeArchive`.
+    """
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    count = 0
+    dir_modes = []
+    with tarfile.open(fileobj=stream, mode="r|*") as archive:
+        for member in archive:
+            rel = _safe_name(member.name, strip)
+            if rel is None:
+                continue
+            if is_excluded(rel, exclude):
+                continue
+            target = destination.joinpath(*rel.split("/"))
+            if not _inside(destination, target.parent):
+                raise UnsafeArchive(f"archive entry {member.name!r} goes through a link outside the destination")
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+                dir_modes.append((target, member.mode & 0o7777))
+            elif member.isfile():
+                reader = archive.extractfile(member)
+                assert reader is not None
+                with atomic_writer(target, member.mode & 0o7777) as out:
+                    while True:
+                        chunk = reader.read(CHUNK)
+                        if not chunk:
+                            break
+                        out.write(chunk)
+                        if transfer is not None:
+                            transfer.advance(len(chunk))
+                count += 1
+            elif member.issym():
+                link = member.linkname
+                resolved = (target.parent / link) if not link.startswith("/") else Path(link)
+                if link.startswith("/") or not _inside(destination, resolved):
+                    raise UnsafeArchive(f"archive link {member.name!r} -> {link!r} points outside the destination")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.is_symlink() or target.exists():
+                    target.unlink()
+                os.symlink(link, target)
+            elif member.islnk():
+                link_rel = _safe_name(member.linkname, strip)
+                if link_rel is None:
+                    raise UnsafeArchive(f"archive hard link {member.name!r} has no target")
+                source = destination.joinpath(*link_rel.split("/"))
+                if not _inside(destination, source):
+                    raise UnsafeArchive(f"archive hard link {member.name!r} points outside the destination")
+                with open(source, "rb") as src, atomic_writer(target, member.mode & 0o7777) as out:
+                    out.write(src.read())
+                count += 1
+            else:
+                raise UnsafeArchive(f"archive entry {member.name!r} is a device or FIFO; refused")
+    for path, mode in reversed(dir_modes):
+        os.chmod(path, mode)
+    return count
+
+
+def extract_single_file(stream: BinaryIO, destination: Union[Path, BinaryIO],
+                        transfer: Optional[Transfer] = None) -> None:
+    """Write the one regular file in a tar stream to a path (atomically) or a writable stream."""
+    with tarfile.open(fileobj=stream, mode="r|*") as archive:
+        for member in archive:
+            if not member.isfile():
+                if member.isdir():
+                    raise RemotePathError(f"{member.name!r} is a directory")
+                continue
+            _safe_name(member.name, 0)
+            reader = archive.extractfile(member)
+            assert reader is not None
+            if hasattr(destination, "write"):
+                _pump(reader, destination, transfer)  # type: ignore[arg-type]
+            else:
+                with atomic_writer(Path(destination), member.mode & 0o7777) as out:  # type: ignore[arg-type]
+                    _pump(reader, out, transfer)
+            return
+    raise RemotePathError("the archive holds no file")
+
+
+def _pump(reader: BinaryIO, writer: BinaryIO, transfer: Optional[Transfer]) -> None:
+    while True:
+        chunk = reader.read(CHUNK)
+        if not chunk:
+            return
+        writer.write(chunk)
+        if transfer is not None:
+            transfer.advance(len(chunk))

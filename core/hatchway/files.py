@@ -1,0 +1,214 @@
+"""Local file helpers every communicator shares: walking with excludes, atomic writes.
+
+Nothing here touches the network; communicators use these on the local
+side of a transfer (and the ``local`` communicator on both sides).
+"""
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Iterator, Optional, Sequence, Union
+
+import attrs
+
+from .communicator import Transfer
+from .errors import RemotePathError
+
+__all__ = [
+    "CHUNK",
+    "Entry",
+    "is_excluded",
+    "walk",
+    "tree_size",
+    "atomic_writer",
+    "copy_stream",
+    "copy_file",
+    "copy_tree",
+    "temp_name",
+]
+
+#: Bytes per read/write on the local side: large enough to keep syscalls rare.
+CHUNK = 1024 * 1024
+
+
+def is_excluded(relpath: str, patterns: Sequence[str]) -> bool:
+    """Does ``relpath`` (``/``-separated, relative to the transfer root) match an exclude glob?
+
+    A pattern matches the whole relative path (``logs/*.log``), any one
+    name in it (``.git``, ``*.pyc``), or a directory prefix (``build/``).
+    """
+    if not patterns:
+        return False
+    parts = PurePosixPath(relpath).parts
+    for pattern in patterns:
+        pat = pattern.rstrip("/")
+        if not pat:
+            continue
+        if fnmatch.fnmatchcase(relpath, pat) or any(fnmatch.fnmatchcase(p, pat) for p in parts):
+            return True
+        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        if any(fnmatch.fnmatchcase(prefix, pat) for prefix in prefixes):
+            return True
+    return False
+
+
+@attrs.define(frozen=True)
+class Entry:
+    """One file or directory found by :func:`walk`."""
+
+    relpath: str  # "/"-separated, relative to the root
+    path: Path
+    is_dir: bool
+    mode: int  # permission bits
+    size: int
+
+
+def walk(root: Path, exclude: Sequence[str] = ()) -> Iterator[Entry]:
+    """Every directory and file under ``root`` (not ``root`` itself), parents first.
+
+    Symbolic links are followed, as ``scp -r`` does; excluded directories
+    are not entered. Sorted for reproducible transfers.
+    """
+    def visit(directory: Path, prefix: str) -> Iterator[Entry]:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError as exc:
+            raise RemotePathError(f"cannot read local directory {str(directory)!r}: {exc.strerror}") from None
+        for name in names:
+            path = directory / name
+            rel = f"{prefix}{name}"
+            if is_excluded(rel, exclude):
+                continue
+            try:
+                st = path.stat()
+            except FileNotFoundError:  # a dangling link
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                yield Entry(rel, path, True, stat.S_IMODE(st.st_mode), 0)
+                yield from visit(path, rel + "/")
+            elif stat.S_ISREG(st.st_mode):
+                yield Entry(rel, path, False, stat.S_IMODE(st.st_mode), st.st_size)
+
+    yield from visit(Path(root), "")
+
+
+def tree_size(root: Path, exclude: Sequence[str] = ()) -> int:
+    return sum(e.size for e in walk(root, exclude))
+
+
+def temp_name(final: str) -> str:
+    """The temporary name a file is written under before it is renamed to ``final``.
+
+    Same directory (so the rename is atomic), hidden, unique per process.
+    """
+    head, _, tail = final.rpartition("/")
+    unique = f"{os.getpid()}-{os.urandom(4).hex()}"
+    return f"{head}/.{tail}.hatchway-{unique}.part" if head or final.startswith("/") else f".{tail}.hatchway-{unique}.part"
+
+
+@contextlib.contextmanager
+def atomic_writer(destination: Path, mode: Optional[int] = None) -> Iterator[BinaryIO]:
+    """Write ``destination`` atomically: a temp file in the same directory, renamed on success.
+
+    On any error the temp file is removed and ``destination`` is untouched.
+    """
+    destination = Path(destination)
+    if destination.is_dir():
+        raise RemotePathError(f"{str(destination)!r} is a directory; name the file to write")
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise RemotePathError(f"cannot create {str(destination)!r}: a parent is not a directory") from None
+    except OSError as exc:
+        raise RemotePathError(f"cannot create {str(destination)!r}: {exc.strerror}") from None
+    fd, tmp = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".hatchway.part", dir=destination.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+        if mode is not None:
+            os.chmod(tmp, mode)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, destination)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def copy_stream(reader: BinaryIO, writer: BinaryIO, transfer: Optional[Transfer] = None) -> int:
+    """Copy until EOF in :data:`CHUNK` pieces; return the byte count."""
+    total = 0
+    while True:
+        chunk = reader.read(CHUNK)
+        if not chunk:
+            return total
+        writer.write(chunk)
+        total += len(chunk)
+        if transfer is not None:
+            transfer.advance(len(chunk))
+
+
+def copy_file(
+    source: Union[Path, BinaryIO],
+    destination: Path,
+    mode: Optional[int] = None,
+    transfer: Optional[Transfer] = None,
+) -> None:
+    """Copy a local file or stream to ``destination`` atomically, keeping the file's mode."""
+    if hasattr(source, "read"):
+        with atomic_writer(destination, mode if mode is not None else 0o644) as out:
+            copy_stream(source, out, transfer)  # type: ignore[arg-type]
+        return
+    path = Path(source)  # type: ignore[arg-type]
+    try:
+        src_mode = stat.S_IMODE(path.stat().st_mode)
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise RemotePathError(f"{str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise RemotePathError(f"{str(path)!r} is a directory") from None
+    except PermissionError:
+        raise RemotePathError(f"{str(path)!r} cannot be read: permission denied") from None
+    with handle, atomic_writer(destination, mode if mode is not None else src_mode) as out:
+        copy_stream(handle, out, transfer)
+
+
+def copy_tree(source: Path, destination: Path, exclude: Sequence[str] = (),
+              transfer: Optional[Transfer] = None) -> None:
+    """Copy the contents of ``source`` into ``destination`` (created), modes kept, excludes skipped."""
+    if not source.is_dir():
+        raise RemotePathError(f"{str(source)!r} is not a directory")
+    try:
+        destination.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise RemotePathError(f"cannot create directory {str(destination)!r}: a file is in the way") from None
+    for entry in walk(source, exclude):
+        target = destination.joinpath(*entry.relpath.split("/"))
+        if entry.is_dir:
+            if target.exists() and not target.is_dir():
+                raise RemotePathError(f"cannot create directory {str(target)!r}: a file is in the way")
+            target.mkdir(exist_ok=True)
+            os.chmod(target, entry.mode)
+        else:
+            copy_file(entry.path, target, None, transfer)
+
+
+def remove_quietly(path: Path) -> None:
+    """Remove a file or tree, ignoring what is already gone."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

@@ -1,0 +1,99 @@
+"""Running a local process with streamed output: the ``local`` communicator and ``shell-local`` share it."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from typing import BinaryIO, Mapping, Optional, Sequence
+
+from .communicator import OutputStream
+from .errors import CommandTimeout, CommunicatorError
+
+__all__ = ["run_process"]
+
+
+def _pump(pipe: BinaryIO, sink: OutputStream) -> None:
+    try:
+        while True:
+            chunk = pipe.read1(65536) if hasattr(pipe, "read1") else pipe.read(65536)
+            if not chunk:
+                break
+            sink.write(chunk)
+    finally:
+        pipe.close()
+
+
+def _feed(pipe: BinaryIO, stdin: BinaryIO) -> None:
+    try:
+        while True:
+            chunk = stdin.read(65536)
+            if not chunk:
+                break
+            pipe.write(chunk)
+            pipe.flush()
+    except (BrokenPipeError, OSError):
+        pass
+    finally:
+        try:
+            pipe.close()
+        except OSError:
+            pass
+
+
+def run_process(
+    argv: Sequence[str],
+    stdout: OutputStream,
+    stderr: OutputStream,
+    stdin: Optional[BinaryIO] = None,
+    timeout: Optional[float] = None,
+    env: Optional[Mapping[str, str]] = None,
+    cwd: Optional[str] = None,
+    cancelled: Optional[threading.Event] = None,
+) -> int:
+    """Run ``argv``, stream its output as it comes, feed ``stdin``; return the exit status.
+
+    A process killed by signal N gives ``128 + N``, as a shell reports it.
+    Past ``timeout`` its whole process group is killed and
+    :class:`CommandTimeout` raised.
+    """
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise CommunicatorError(f"cannot start {argv[0]!r}: {exc.strerror}") from None
+    threads = [
+        threading.Thread(target=_pump, args=(proc.stdout, stdout), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stderr, stderr), daemon=True),
+    ]
+    if stdin is not None:
+        threads.append(threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True))
+    for thread in threads:
+        thread.start()
+    try:
+        status = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise CommandTimeout(f"command timed out after {timeout:g}s and was stopped") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    finally:
+        for thread in threads:
+            thread.join(timeout=5)
+    return 128 - status if status < 0 else status
+
+
+def _kill_group(proc: "subprocess.Popen[bytes]") -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()

@@ -1,0 +1,253 @@
+"""The per-build hook relay: the one way provisioners talk to a communicator.
+
+Each build gets its own small :class:`pluggy.PluginManager` holding exactly
+one communicator plus observers (wrappers that log, time or draw progress).
+:class:`Relay` is the friendly face of it: it applies Packer's
+trailing-slash rules, checks local paths, and turns the hook results into
+plain values, so communicators only ever see resolved paths.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import ntpath
+import os
+import posixpath
+import threading
+import time
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Iterable, Optional, Sequence, Union
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .communicator import Communicator, OutputStream, Transfer
+from .errors import CommunicatorError, ConnectError, RemotePathError, RetryableConnectError, BuildCancelled
+
+__all__ = ["Relay", "CommandResult", "remote_join", "remote_basename"]
+
+log = logging.getLogger("hatchway.relay")
+
+_HOOKS = ("connect", "execute", "upload", "download", "cleanup")
+
+LocalPath = Union[str, "os.PathLike[str]"]
+
+
+class _RelayManager(pluggy.PluginManager):
+    """Treats the hook-named methods of a :class:`Communicator` as hookimpls, decorated or not."""
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Optional[dict]:
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and isinstance(plugin, Communicator) and name in _HOOKS:
+            if callable(getattr(plugin, name, None)):
+                return {}  # pluggy fills in the defaults
+        return opts
+
+
+@attrs.define
+class CommandResult:
+    """What :meth:`Relay.run` captured."""
+
+    exit_status: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def text(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+
+def _is_remote_dir_spelling(path: str) -> bool:
+    return path.endswith("/") or path.endswith("\\")
+
+
+def remote_basename(path: str) -> str:
+    stripped = path.rstrip("/\\")
+    return ntpath.basename(stripped) if "\\" in stripped else posixpath.basename(stripped)
+
+
+def remote_join(directory: str, name: str) -> str:
+    """Join a remote directory and a name with the directory's own separator."""
+    if not directory:
+        return name
+    sep = "\\" if "\\" in directory and "/" not in directory else "/"
+    return directory.rstrip("/\\") + sep + name
+
+
+class Relay:
+    """Calls one build's communicator through its hooks."""
+
+    def __init__(self, communicator: Communicator, observers: Iterable[Any] = ()) -> None:
+        self.communicator = communicator
+        self.pm = _RelayManager("hatchway")
+        self.pm.add_hookspecs(hookspecs.CommunicatorSpecs)
+        self.pm.register(communicator, name="communicator")
+        for i, observer in enumerate(observers):
+            self.pm.register(observer, name=f"observer-{i}-{type(observer).__name__}")
+        self.hook = self.pm.hook
+        self._cleaned = False
+        self._lock = threading.Lock()
+
+    def add_observer(self, observer: Any, name: Optional[str] = None) -> None:
+        self.pm.register(observer, name=name or f"observer-{type(observer).__name__}-{id(observer)}")
+
+    # -- connect -------------------------------------------------------
+    def connect(self) -> None:
+        """One connection attempt (see the ``connect`` hookspec)."""
+        self.hook.connect()
+
+    def wait_connected(
+        self,
+        timeout: float,
+        cancelled: Optional[threading.Event] = None,
+        on_retry: Callable[[BaseException, int], None] = lambda exc, n: None,
+        pause_before_connecting: float = 0.0,
+    ) -> None:
+        """Retry :meth:`connect` until it succeeds, ``timeout`` runs out or the build is cancelled.
+
+        With ``pause_before_connecting`` (Packer's option): after the first
+        success, disconnect, wait, and connect again.
+        """
+        cancelled = cancelled or threading.Event()
+        self._retry_connect(timeout, cancelled, on_retry)
+        if pause_before_connecting > 0:
+            self.hook.cleanup()
+            if cancelled.wait(pause_before_connecting):
+                raise BuildCancelled("cancelled while pausing before connecting")
+            self._retry_connect(timeout, cancelled, on_retry)
+
+    def _retry_connect(self, timeout: float, cancelled: threading.Event,
+                       on_retry: Callable[[BaseException, int], None]) -> None:
+        deadline = time.monotonic() + max(timeout, 0.0)
+        delay, attempt = 0.2, 0
+        while True:
+            attempt += 1
+            try:
+                self.hook.connect()
+                return
+            except RetryableConnectError as exc:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise ConnectError(
+                        f"timed out after {_seconds(timeout)} waiting for {self.communicator.describe()}: {exc}"
+                    ) from None
+                on_retry(exc, attempt)
+                if cancelled.wait(min(delay, remaining)):
+                    raise BuildCancelled("cancelled while connecting") from None
+                delay = min(delay * 2, 5.0)
+
+    # -- execute -------------------------------------------------------
+    def execute(
+        self,
+        command: str,
+        *,
+        stdin: Optional[BinaryIO] = None,
+        stdout: Optional[OutputStream] = None,
+        stderr: Optional[OutputStream] = None,
+        timeout: Optional[float] = None,
+    ) -> int:
+        """Run ``command``; output goes to the streams' listeners; return the exit status."""
+        stdout = stdout if stdout is not None else OutputStream("stdout")
+        stderr = stderr if stderr is not None else OutputStream("stderr")
+        status = self.hook.execute(command=command, stdin=stdin, stdout=stdout, stderr=stderr, timeout=timeout)
+        if status is None:
+            raise CommunicatorError(f"communicator {self.communicator.name!r} does not implement execute")
+        return int(status)
+
+    def run(self, command: str, *, stdin: Optional[BinaryIO] = None, timeout: Optional[float] = None,
+            stdout: Optional[OutputStream] = None, stderr: Optional[OutputStream] = None) -> CommandResult:
+        """Run ``command`` and capture its output (still streamed to any listeners given)."""
+        out, err = io.BytesIO(), io.BytesIO()
+        stdout = stdout or OutputStream("stdout")
+        stderr = stderr or OutputStream("stderr")
+        stdout.add_listener(out.write)
+        stderr.add_listener(err.write)
+        status = self.execute(command, stdin=stdin, stdout=stdout, stderr=stderr, timeout=timeout)
+        return CommandResult(status, out.getvalue(), err.getvalue())
+
+    # -- transfers -----------------------------------------------------
+    def upload(
+        self,
+        source: Union[LocalPath, BinaryIO],
+        destination: str,
+        *,
+        exclude: Sequence[str] = (),
+        mode: Optional[int] = None,
+        transfer: Optional[Transfer] = None,
+    ) -> str:
+        """Upload a local file, directory or stream with Packer's rules; return the final remote path.
+
+        - file ``a.txt`` to ``/tmp/`` -> ``/tmp/a.txt``; to ``/tmp/b`` -> ``/tmp/b``
+        - directory ``dir`` to ``/tmp/x`` -> ``/tmp/x/dir/...``
+        - directory ``dir/`` (trailing slash) to ``/tmp/x`` -> ``/tmp/x/...``
+        - a stream to ``/tmp/b`` -> ``/tmp/b`` (a trailing slash is an error)
+        """
+        if not destination:
+            raise RemotePathError("the upload destination is empty")
+        if hasattr(source, "read"):
+            if _is_remote_dir_spelling(destination):
+                raise RemotePathError(f"cannot upload a stream to the directory {destination!r}: name the file")
+            target, local = destination, source
+        else:
+            spelled = os.fspath(source)  # type: ignore[arg-type]
+            path = Path(os.path.expanduser(spelled))
+            if not path.exists():
+                raise RemotePathError(f"local file {spelled!r} does not exist")
+            if path.is_dir():
+                target = destination
+                if not (spelled.endswith("/") or spelled.endswith(os.sep)):
+                    target = remote_join(destination, path.resolve().name)
+            elif _is_remote_dir_spelling(destination):
+                target = remote_join(destination, path.name)
+            else:
+                target = destination
+            local = path
+        transfer = transfer or Transfer(f"{getattr(local, 'name', '<stream>')} => {target}")
+        self.hook.upload(source=local, destination=target, mode=mode, exclude=list(exclude), transfer=transfer)
+        return target
+
+    def download(
+        self,
+        source: str,
+        destination: Union[LocalPath, BinaryIO],
+        *,
+        exclude: Sequence[str] = (),
+        transfer: Optional[Transfer] = None,
+    ) -> Union[Path, BinaryIO]:
+        """Download a remote file or directory with Packer's rules; return the local result.
+
+        - ``/etc/hosts`` to ``out/`` -> ``out/hosts``; to ``out/h`` -> ``out/h``
+        - ``/srv/dir/`` (trailing slash) or a remote directory to ``out`` -> contents in ``out/``
+        - ``/srv/dir`` to ``out/`` -> ``out/dir/...``
+        """
+        if not source:
+            raise RemotePathError("the download source is empty")
+        remote = source if source in ("/", "\\") or source.endswith(":\\") else source.rstrip("/\\") or source
+        local: Union[Path, BinaryIO]
+        if hasattr(destination, "write"):
+            local = destination  # type: ignore[assignment]
+        else:
+            spelled = os.fspath(destination)  # type: ignore[arg-type]
+            local = Path(os.path.expanduser(spelled))
+            if (spelled.endswith("/") or spelled.endswith(os.sep)) and not _is_remote_dir_spelling(source):
+                local = local / remote_basename(source)
+            local.parent.mkdir(parents=True, exist_ok=True)
+        transfer = transfer or Transfer(f"{source} => {getattr(local, 'name', local)}")
+        self.hook.download(source=remote, destination=local, exclude=list(exclude), transfer=transfer)
+        return local
+
+    # -- cleanup -------------------------------------------------------
+    def cleanup(self) -> None:
+        """Run the communicator's cleanup once; later calls do nothing."""
+        with self._lock:
+            if self._cleaned:
+                return
+            self._cleaned = True
+        self.hook.cleanup()
+
+
+def _seconds(value: float) -> str:
+    from .durations import format
+
+    return format(value)

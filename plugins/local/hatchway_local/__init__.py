@@ -1,0 +1,91 @@
+"""The ``local`` communicator: the machine being built is this one.
+
+Commands run with ``/bin/sh -c`` in a subprocess; uploads and downloads are
+local copies, with the same contract as every other communicator (atomic
+writes, modes kept, Packer's trailing-slash rules applied by the core).
+It needs no server, which makes it the communicator of first runs and tests.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO, Optional, Sequence, Union
+
+import attrs
+
+import hatchway
+from hatchway import files
+from hatchway.communicator import CommunicatorConfig, OutputStream, Transfer
+from hatchway.config import option
+from hatchway.errors import RemotePathError
+from hatchway.process import run_process
+
+__all__ = ["LocalCommunicator", "LocalConfig"]
+__version__ = "0.1.0"
+
+
+@attrs.define(kw_only=True)
+class LocalConfig(CommunicatorConfig):
+    local_shell: str = option("/bin/sh", help="The shell that runs commands, as `<shell> -c <command>`.")
+
+
+class LocalCommunicator(hatchway.Communicator):
+    """Runs commands and copies files on the machine Hatchway runs on."""
+
+    name = "local"
+    Config = LocalConfig
+
+    def connect_timeout(self) -> float:
+        return 0.0
+
+    def describe(self) -> str:
+        return "this machine"
+
+    @hatchway.hookimpl
+    def connect(self) -> bool:
+        return True
+
+    @hatchway.hookimpl
+    def execute(self, command: str, stdin: Optional[BinaryIO], stdout: OutputStream,
+                stderr: OutputStream, timeout: Optional[float]) -> int:
+        return run_process([self.config.local_shell, "-c", command], stdout, stderr, stdin, timeout)
+
+    @hatchway.hookimpl
+    def upload(self, source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
+               exclude: Sequence[str], transfer: Transfer) -> bool:
+        target = Path(destination)
+        if isinstance(source, Path) and source.is_dir():
+            transfer.start(files.tree_size(source, exclude))
+            files.copy_tree(source, target, exclude, transfer)
+        else:
+            transfer.start(source.stat().st_size if isinstance(source, Path) else None)
+            files.copy_file(source, target, mode, transfer)
+        return True
+
+    @hatchway.hookimpl
+    def download(self, source: str, destination: Union[Path, BinaryIO], exclude: Sequence[str],
+                 transfer: Transfer) -> bool:
+        remote = Path(source)
+        if not remote.exists():
+            raise RemotePathError(f"{source!r} does not exist on this machine")
+        if remote.is_dir():
+            if not isinstance(destination, Path):
+                raise RemotePathError(f"{source!r} is a directory; download it to a local directory")
+            transfer.start(files.tree_size(remote, exclude))
+            files.copy_tree(remote, destination, exclude, transfer)
+        elif isinstance(destination, Path):
+            transfer.start(remote.stat().st_size)
+            files.copy_file(remote, destination, None, transfer)
+        else:
+            transfer.start(remote.stat().st_size)
+            with open(remote, "rb") as handle:
+                files.copy_stream(handle, destination, transfer)
+        return True
+
+    @hatchway.hookimpl
+    def cleanup(self) -> None:
+        return None
+
+
+@hatchway.hookimpl
+def register_communicators(register) -> None:
+    register(LocalCommunicator)
