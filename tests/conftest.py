@@ -1,0 +1,1 @@
+"""Shared test set-up: ``tests/`` is on sys.path, so ``import servers.sshd`` works everywhere."""
