@@ -33,6 +33,18 @@ class BuildContext:
     debug: bool = False
     #: Shared between steps of this build (the builder's container id...).
     state: Dict[str, Any] = attrs.field(factory=dict)
+    #: ``-force``: builders may overwrite existing artifacts.
+    force: bool = False
+    #: ``time.monotonic()`` by which the running provisioner must end (its ``timeout``), or ``None``.
+    deadline: Optional[float] = None
+
+    def remaining(self) -> Optional[float]:
+        """Seconds left before :attr:`deadline` (never below a tiny positive value), or ``None``."""
+        if self.deadline is None:
+            return None
+        import time
+
+        return max(self.deadline - time.monotonic(), 0.001)
 
     def check_cancelled(self) -> None:
         """Raise :class:`~hatchway.errors.BuildCancelled` if the build was interrupted."""

@@ -1,0 +1,22 @@
+"""What every Hatchway has: the ``null`` builder and the ``shell``, ``file`` and ``shell-local`` provisioners."""
+from __future__ import annotations
+
+from ..hookspecs import hookimpl
+from .file import FileProvisioner
+from .null import NullBuilder
+from .shell import ShellProvisioner
+from .shell_local import ShellLocalProvisioner
+
+__all__ = ["NullBuilder", "ShellProvisioner", "FileProvisioner", "ShellLocalProvisioner"]
+
+
+@hookimpl
+def register_builders(register) -> None:
+    register(NullBuilder)
+
+
+@hookimpl
+def register_provisioners(register) -> None:
+    register(ShellProvisioner)
+    register(FileProvisioner)
+    register(ShellLocalProvisioner)

@@ -1,0 +1,61 @@
+"""What the shell-like provisioners share: script sources and environment variables."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+from ..errors import ConfigProblem
+
+__all__ = ["one_source", "script_sources", "shell_vars", "parse_env"]
+
+
+def one_source(config: object, keys: Sequence[str] = ("inline", "script", "scripts")) -> Iterator[Tuple[str, str]]:
+    """``check()`` helper: exactly one of ``keys`` must be set."""
+    given = [k for k in keys if getattr(config, k)]
+    if len(given) != 1:
+        listed = ", ".join(f'"{k}"' for k in keys)
+        yield ("", f"set exactly one of {listed}" + (f" (got {', '.join(given)})" if given else ""))
+
+
+def script_sources(inline: Optional[List[str]], script: str, scripts: Optional[List[str]],
+                   shebang: str, template_dir: Path) -> List[Tuple[str, bytes]]:
+    """(label, contents) of every script to run, in order. Inline commands become one script."""
+    if inline:
+        body = f"#!{shebang}\n" + "\n".join(inline) + "\n"
+        return [("inline script", body.encode())]
+    out = []
+    for name in ([script] if script else []) + list(scripts or []):
+        path = Path(os.path.expanduser(name))
+        if not path.is_absolute() and not path.exists():
+            path = template_dir / path
+        try:
+            out.append((name, path.read_bytes()))
+        except OSError as exc:
+            from ..errors import ProvisionerError
+
+            raise ProvisionerError(f"cannot read script {name!r}: {exc.strerror}") from None
+    return out
+
+
+def parse_env(pairs: Sequence[str], mapping: Mapping[str, str]) -> Dict[str, str]:
+    """``environment_vars`` (``KEY=value`` strings) plus ``env`` (a map), in that order."""
+    env: Dict[str, str] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        env[key] = value
+    env.update(mapping)
+    return env
+
+
+def shell_vars(env: Mapping[str, str]) -> str:
+    """``{{.Vars}}``: ``KEY='value' ...`` quoted for a POSIX shell, as Packer does."""
+    quote = "'\"'\"'"
+    return " ".join(f"{key}='{value.replace(chr(39), quote)}'" for key, value in env.items())
+
+
+def env_problems(pairs: Sequence[str]) -> Iterator[Tuple[str, str, str]]:
+    for i, pair in enumerate(pairs):
+        key = pair.partition("=")[0]
+        if "=" not in pair or not key or not key.replace("_", "a").isalnum():
+            yield (f"environment_vars[{i}]", f"{pair!r} is not KEY=value", "e.g. \"FOO=bar\"")

@@ -1,0 +1,272 @@
+"""The ``hatchway`` command: argument parsing and exit codes, nothing else.
+
+Flags are Packer's, in both spellings (``-var k=v`` and ``--var k=v``).
+Exit codes: 0 success, 1 failure or invalid input, 130 interrupted by
+SIGINT, 143 by SIGTERM. Heavy modules are imported only by the commands
+that need them, so ``hatchway --help`` and ``hatchway version`` stay fast.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAIL = 0, 1
+
+
+def _flag(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
+    parser.add_argument(f"-{name}", f"--{name}", **kwargs)
+
+
+def _template_flags(parser: argparse.ArgumentParser) -> None:
+    _flag(parser, "var", action="append", default=[], metavar="KEY=VALUE", help="set a template variable")
+    _flag(parser, "var-file", action="append", default=[], dest="var_file", metavar="FILE",
+          help="JSON file of variable values")
+    _flag(parser, "only", default="", metavar="NAMES", help="run only these builds (comma-separated, globs)")
+    _flag(parser, "except", default="", dest="except_", metavar="NAMES", help="skip these builds")
+    _flag(parser, "machine-readable", action="store_true", dest="machine_readable",
+          help="print timestamp,target,type,data records")
+    parser.add_argument("template", help="the template file (JSON)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hatchway",
+        description="Run Packer-style templates: connect to machines, upload, download, run commands, clean up.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("build", help="run the builds of a template")
+    _template_flags(p)
+    _flag(p, "parallel-builds", type=int, default=0, dest="parallel", metavar="N",
+          help="run at most N builds at once (0: no limit)")
+    _flag(p, "on-error", default="cleanup", dest="on_error", choices=["cleanup", "abort", "ask"],
+          help="after a failure: clean up (default), abort (keep the machine), or ask")
+    _flag(p, "timestamp-ui", action="store_true", dest="timestamp_ui", help="prefix each line with the time")
+    _flag(p, "color", default="auto", choices=["auto", "true", "false"], help="colour output")
+    _flag(p, "debug", action="store_true", help="one build at a time, debug log, pause between steps")
+    _flag(p, "force", action="store_true", help="let builders overwrite existing artifacts")
+
+    p = sub.add_parser("validate", help="check a template without running anything")
+    _template_flags(p)
+    _flag(p, "syntax-only", action="store_true", dest="syntax_only", help="only check the JSON structure")
+
+    p = sub.add_parser("inspect", help="show what a template contains")
+    _template_flags(p)
+
+    p = sub.add_parser("plugins", help="list, install or uninstall plugins")
+    p.add_argument("action", nargs="?", default="list", choices=["list", "install", "uninstall"])
+    p.add_argument("names", nargs="*", help="distributions to install or uninstall (pip requirement syntax)")
+    _flag(p, "json", action="store_true", help="list as JSON")
+
+    sub.add_parser("version", help="print the version")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    if args.command == "version":
+        from . import __version__
+
+        print(f"Hatchway v{__version__}")
+        return EXIT_OK
+    from .errors import HatchwayError
+    from .logs import setup_logging
+
+    setup_logging(getattr(args, "debug", False))
+    try:
+        return int(COMMANDS[args.command](args))
+    except HatchwayError as exc:
+        _print_error(str(exc), getattr(args, "machine_readable", False))
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130
+
+
+def _print_error(text: str, machine: bool) -> None:
+    from .redact import redact
+    from .ui import UI
+
+    if machine:
+        UI(machine_readable=True).machine("", "error", text)
+    else:
+        sys.stderr.write(redact(f"Error: {text}") + "\n")
+
+
+# --- shared steps ---------------------------------------------------------------
+def _variables(args: argparse.Namespace) -> Dict[str, str]:
+    from .errors import ConfigError
+
+    values: Dict[str, str] = {}
+    for path in args.var_file:
+        try:
+            with open(os.path.expanduser(path), encoding="utf-8") as handle:
+                data = json.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"-var-file {path!r} does not exist") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"-var-file {path!r} is not valid JSON: line {exc.lineno}, column {exc.colno}: "
+                              f"{exc.msg}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"-var-file {path!r} must hold a JSON object of name: value")
+        values.update({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()})
+    for pair in args.var:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"-var {pair!r} is not KEY=VALUE")
+        values[key] = value
+    return values
+
+
+def _names(text: str) -> List[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _plan(args: argparse.Namespace) -> Any:
+    from . import template as tpl
+    from .plugins import get_plugins
+    from .template.validate import prepare
+
+    template = tpl.load(args.template)
+    plugins = get_plugins()
+    plan = prepare(template, plugins, variables=_variables(args), only=_names(args.only),
+                   except_=_names(args.except_))
+    return plan, plugins
+
+
+def _warn(ui: Any, plan: Any, plugins: Any) -> None:
+    for problem in plan.warnings:
+        ui.error(f"Warning: {problem}")
+    for problem in plugins.problems():
+        ui.error(f"Warning: {problem}")
+
+
+# --- commands -------------------------------------------------------------------
+def cmd_build(args: argparse.Namespace) -> int:
+    from .runner import Runner
+    from .ui import UI
+
+    ui = UI(machine_readable=args.machine_readable, timestamps=args.timestamp_ui,
+            color=None if args.color == "auto" else args.color == "true")
+    plan, plugins = _plan(args)
+    _warn(ui, plan, plugins)
+    runner = Runner(plan, ui, plugins, parallel=args.parallel, on_error=args.on_error, debug=args.debug,
+                    force=args.force)
+    interrupted: List[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        interrupted.append(signum)
+        if len(interrupted) == 1:
+            ui.error("Interrupt received. Cleaning up... (interrupt again to stop at once)")
+            runner.interrupt()
+            return
+        left = runner.left_behind()
+        ui.error("Stopped at once. Left behind, to clean up by hand:" if left else "Stopped at once.")
+        for line in left:
+            ui.error(f"  - {line}")
+        ui.close()
+        os._exit(128 + interrupted[0])
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        results = runner.run()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        ui.close()
+    if interrupted:
+        return 128 + interrupted[0]
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAIL
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .ui import UI
+
+    ui = UI(machine_readable=args.machine_readable)
+    if args.syntax_only:
+        from . import template as tpl
+
+        tpl.load(args.template)
+        ui.say("Syntax-only check passed. Everything looks okay.")
+        return EXIT_OK
+    plan, plugins = _plan(args)
+    _warn(ui, plan, plugins)
+    ui.say("The configuration is valid.")
+    return EXIT_OK
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .redact import MASK
+    from .ui import UI
+
+    ui = UI(machine_readable=args.machine_readable)
+    plan, _ = _plan(args)
+    template = plan.template
+    lines = [f"Hatchway Inspect: {template.path}"]
+    if template.description:
+        lines += ["", f"Description: {template.description}"]
+    required = [v for v in template.variables.values() if v.required]
+    optional = [v for v in template.variables.values() if not v.required]
+    lines += ["", "Required variables:" if required else "Required variables: <none>"]
+    lines += [f"  {v.name}" for v in required]
+    lines += ["", "Optional variables and their defaults:" if optional else "Optional variables: <none>"]
+    lines += [f"  {v.name} = {MASK if v.sensitive else v.default}" for v in optional]
+    lines += ["", "Builds:"]
+    for build in plan.builds:
+        lines.append(f"  {build.name} (type {build.type}, communicator {build.communicator_name})")
+        for step in build.provisioners:
+            lines.append(f"    provisioner {step.type} ({step.path})")
+        for chain in build.post_processors:
+            lines.append("    post-processors " + " -> ".join(s.type for s in chain))
+    for line in lines:
+        ui.message(line)
+    return EXIT_OK
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from .errors import HatchwayError
+    from .ui import UI
+
+    if args.action in ("install", "uninstall"):
+        if not args.names:
+            raise HatchwayError(f"name the distributions to {args.action}, e.g. hatchway plugins {args.action} hatchway-ssh")
+        pip = [sys.executable, "-m", "pip", args.action, *(["-y"] if args.action == "uninstall" else []), *args.names]
+        return subprocess.call(pip)
+    from .plugins import get_plugins
+
+    plugins = get_plugins()
+    table = plugins.plugin_table()
+    ui = UI()
+    if args.json:
+        print(json.dumps({"plugins": table, "problems": plugins.problems()}, indent=2))
+        return EXIT_OK
+    for row in table:
+        ui.message(f"{row['name']} ({row['distribution']} {row['version']})")
+        for kind in ("communicator", "builder", "provisioner", "post-processor"):
+            if row[kind]:
+                ui.message(f"    {kind}s: {', '.join(sorted(row[kind]))}")
+    for problem in plugins.problems():
+        ui.error(f"Warning: {problem}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "build": cmd_build,
+    "validate": cmd_validate,
+    "inspect": cmd_inspect,
+    "plugins": cmd_plugins,
+}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

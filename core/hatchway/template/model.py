@@ -1,0 +1,91 @@
+"""The template model: what a template says, whatever format it was written in.
+
+Front ends (:mod:`.json_format` today, HCL2 later) parse onto these
+classes; validation and the runner only ever see the model. Option values
+are kept raw (template functions unrendered) with the path of each section,
+so every problem can name where it is.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import attrs
+
+__all__ = ["Variable", "BuilderSection", "ProvisionerSection", "PostProcessorSection", "Template"]
+
+
+@attrs.define
+class Variable:
+    name: str
+    default: Optional[str]  # None: required (no default)
+    sensitive: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+
+@attrs.define
+class BuilderSection:
+    """One ``builders`` entry: its type, build name, communicator and other keys."""
+
+    type: str
+    name: str
+    path: str  # "builders[0]"
+    communicator: Optional[str] = None
+    options: Dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define
+class ProvisionerSection:
+    """One ``provisioners`` entry with Packer's common keys taken out."""
+
+    type: str
+    path: str
+    options: Dict[str, Any] = attrs.field(factory=dict)
+    only: List[str] = attrs.field(factory=list)
+    except_: List[str] = attrs.field(factory=list)
+    override: Dict[str, Dict[str, Any]] = attrs.field(factory=dict)
+    pause_before: Any = None  # raw duration string
+    max_retries: Any = None
+    timeout: Any = None
+
+    def applies_to(self, build_name: str) -> bool:
+        if self.only and build_name not in self.only:
+            return False
+        return build_name not in self.except_
+
+
+@attrs.define
+class PostProcessorSection:
+    type: str
+    path: str
+    options: Dict[str, Any] = attrs.field(factory=dict)
+    only: List[str] = attrs.field(factory=list)
+    except_: List[str] = attrs.field(factory=list)
+    keep_input_artifact: bool = False
+
+    def applies_to(self, build_name: str) -> bool:
+        if self.only and build_name not in self.only:
+            return False
+        return build_name not in self.except_
+
+
+@attrs.define
+class Template:
+    path: Path
+    description: str = ""
+    min_version: str = ""
+    variables: Dict[str, Variable] = attrs.field(factory=dict)
+    builders: List[BuilderSection] = attrs.field(factory=list)
+    provisioners: List[ProvisionerSection] = attrs.field(factory=list)
+    #: Each chain is a list of post-processors run in sequence on an artifact.
+    post_processors: List[List[PostProcessorSection]] = attrs.field(factory=list)
+
+    @property
+    def directory(self) -> Path:
+        return self.path.resolve().parent
+
+    def build_names(self) -> List[str]:
+        return [b.name for b in self.builders]
