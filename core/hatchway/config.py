@@ -215,9 +215,8 @@ def _convert(value: Any, tp: Any) -> Any:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", bool: "a boolean", type(None): "null"}.get(
-        type(value), f"{type(value).__name__} {value!r}"
-    )
+    named = {dict: "an object", list: "a list", bool: f"{value!r}".lower(), type(None): "null"}
+    return named.get(type(value), repr(value))
 
 
 def build(

@@ -204,6 +204,7 @@ class Plugins:
 
 
 def conflict_message(kind: str, name: str, regs: List[Registration]) -> str:
+    regs = sorted(regs, key=lambda r: (r.distribution, r.plugin))
     who = " and ".join(f"{r.distribution} (plugin {r.plugin!r})" for r in regs)
     return (f"the {kind} {name!r} is registered by both {who}; "
             f"uninstall one of them (pip uninstall {regs[-1].distribution})")

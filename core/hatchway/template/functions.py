@@ -266,26 +266,31 @@ def render(text: str, ctx: RenderContext) -> str:
     if "{{" not in text:
         return text
     out: List[str] = []
+    errors: List[str] = []
     pos = 0
     for m in _ACTION.finditer(text):
         before = text[pos:m.start()]
         if m.group(1):
             before = before.rstrip()
         out.append(before)
-        parser = _Parser(_tokens(m.group(2)), ctx)
         try:
+            parser = _Parser(_tokens(m.group(2)), ctx)
             value = parser.pipeline()
             if parser.peek() is not None:
                 raise RenderError(f"unexpected {parser.peek()[1]!r} in {m.group(0)!r}")  # type: ignore[index]
             out.append(str(value))
         except _Deferred:
             out.append(m.group(0))
+        except RenderError as exc:
+            errors.append(str(exc))
         pos = m.end()
         if m.group(3):
             while pos < len(text) and text[pos].isspace():
                 pos += 1
     rest = text[pos:]
     if "{{" in rest:
-        raise RenderError(f"unclosed '{{{{' in {text!r}")
+        errors.append(f"unclosed '{{{{' in {text!r}")
+    if errors:
+        raise RenderError("; ".join(errors))
     out.append(rest)
     return "".join(out)

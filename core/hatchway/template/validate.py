@@ -84,6 +84,7 @@ def resolve_variables(template: Template, overrides: Mapping[str, str],
                 problems.append(ConfigProblem(f"variables.{name}", str(exc)))
                 values[name] = ""
         else:
+            values[name] = ""
             problems.append(ConfigProblem(f"variables.{name}", "is required and has no value",
                                           f"set it with -var '{name}=...' or in a -var-file"))
     for name in overrides:
@@ -182,7 +183,10 @@ def _missing(plugins: Plugins, kind: str, name: str, path: str, problems: List[C
         plugins.get(kind, name)
     except PluginError as exc:
         hint = cfg.suggest(name, plugins.names(kind))
-        problems.append(ConfigProblem(path, str(exc) + (f"; {hint}" if hint else "")))
+        if hint and (kind, name) not in plugins.conflicts:
+            problems.append(ConfigProblem(path, f"no {kind} named {name!r} is installed", hint))
+        else:
+            problems.append(ConfigProblem(path, str(exc)))
 
 
 def _plan_build(template: Template, section: BuilderSection, plugins: Plugins, values: Dict[str, str],

@@ -1,0 +1,91 @@
+"""Plugin discovery through real entry points: listing, broken plugins, duplicate names."""
+import json
+
+from conftest import RECORDER_PLUGIN
+
+GOOD = '''
+import attrs, hatchway
+class Echo(hatchway.Communicator):
+    name = "echo"
+@hatchway.hookimpl
+def register_communicators(register):
+    register(Echo)
+'''
+
+
+def test_plugins_lists_distributions_versions_and_registrations(env):
+    env.add_plugin("hatchway-recorder", "hatchway_recorder", RECORDER_PLUGIN, version="2.3.4")
+    result = env.hatchway("plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {r["name"]: r for r in json.loads(result.stdout)["plugins"]}
+    assert rows["hatchway_recorder"]["distribution"] == "hatchway-recorder"
+    assert rows["hatchway_recorder"]["version"] == "2.3.4"
+    assert rows["hatchway_recorder"]["builder"] == ["recorder"]
+    assert sorted(rows["builtin"]["provisioner"]) == ["file", "shell", "shell-local"]
+    assert rows["local"]["communicator"] == ["local"]
+    human = env.hatchway("plugins")
+    assert "hatchway_recorder (hatchway-recorder 2.3.4)" in human.stdout
+    assert "    builders: recorder" in human.stdout
+
+
+def test_a_broken_plugin_is_named_and_the_others_still_work(env, tmp_path):
+    env.add_plugin("hatchway-broken", "hatchway_broken", "import no_such_module_here\n")
+    env.add_plugin("hatchway-badhook", "hatchway_badhook", '''
+import hatchway
+@hatchway.hookimpl
+def register_communicators(wrong_argument):
+    pass
+''')
+    env.add_plugin("hatchway-raises", "hatchway_raises", '''
+import hatchway
+@hatchway.hookimpl
+def register_builders(register):
+    raise RuntimeError("boom in register")
+''')
+    env.add_plugin("hatchway-noname", "hatchway_noname", '''
+import hatchway
+class Nameless(hatchway.Communicator):
+    pass
+@hatchway.hookimpl
+def register_communicators(register):
+    register(Nameless)
+''')
+    result = env.hatchway("plugins")
+    assert result.returncode == 0
+    err = result.stderr
+    assert "plugin 'hatchway_broken' (hatchway-broken) is broken: cannot be imported: ModuleNotFoundError: No module named 'no_such_module_here'" in err
+    assert "plugin 'hatchway_badhook' (hatchway-badhook) is broken: PluginValidationError" in err
+    assert "plugin 'hatchway_raises' (hatchway-raises) is broken: RuntimeError: boom in register" in err
+    assert "plugin 'hatchway_noname' (hatchway-noname) is broken: PluginError: communicator class 'Nameless' has no 'name'" in err
+    template = env.template({"builders": [{"type": "null", "communicator": "local"}],
+                             "provisioners": [{"type": "shell", "inline": ["echo still-works"]}]})
+    build = env.hatchway("build", str(template))
+    assert build.returncode == 0, build.stderr
+    assert "    null: still-works" in build.stdout
+    assert "hatchway_broken" in build.stderr  # warned, not fatal
+
+
+def test_two_plugins_with_one_communicator_name_is_an_error_naming_both(env):
+    env.add_plugin("hatchway-echo-one", "echo_one", GOOD)
+    env.add_plugin("hatchway-echo-two", "echo_two", GOOD)
+    template = env.template({"builders": [{"type": "null", "communicator": "echo"}]})
+    result = env.hatchway("validate", str(template))
+    assert result.returncode == 1
+    assert ("the communicator 'echo' is registered by both hatchway-echo-one (plugin 'echo_one') and "
+            "hatchway-echo-two (plugin 'echo_two')") in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_startup_does_not_import_heavy_libraries(env):
+    """`version` and `validate` must not import paramiko, docker or winrm (they load lazily)."""
+    template = env.template({"builders": [{"type": "null", "communicator": "local"}]})
+    code = (
+        "import sys; from hatchway.cli import main; "
+        f"rc = main(['validate', {str(template)!r}]); rc2 = main(['version']); "
+        "heavy = sorted(m for m in ('paramiko', 'docker', 'winrm', 'requests', 'rich') if m in sys.modules); "
+        "print('HEAVY', heavy, rc, rc2)"
+    )
+    import subprocess, sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env.env(), timeout=60)
+    assert "HEAVY [] 0 0" in out.stdout, out.stdout + out.stderr
