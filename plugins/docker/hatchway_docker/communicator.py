@@ -1,0 +1,227 @@
+"""The ``docker`` communicator: commands through the exec API, files through the archive API.
+
+It reaches a container the ``docker`` builder started: the builder hands it
+a :class:`hatchway.Target` whose ``data`` holds ``container_id`` and the
+engine's client ``settings`` (as the SDK reads them from the environment),
+plus the builder keys that shape the communicator: ``exec_user`` and
+``fix_upload_owner``.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, BinaryIO, List, Optional, Sequence, Tuple, Union
+
+import attrs
+
+import hatchway
+from hatchway.communicator import CommunicatorConfig, OutputStream, Target, Transfer
+from hatchway.errors import CommandTimeout, CommunicatorError, ConnectError, RemotePathError
+
+from . import daemon
+from .execution import StartFailed, run_exec
+from .transfers import RENAME_SCRIPT, Archive
+from .users import resolve_owner
+
+__all__ = ["DockerCommunicator", "DockerCommunicatorConfig", "container_state"]
+
+SHELL = "/bin/sh"
+#: Kills every process of one exec (marked by its token in the environment); ``$1`` is the token.
+KILL_SCRIPT = ('for d in /proc/[0-9]*; do tr "\\000" "\\n" < "$d/environ" 2>/dev/null | grep -qxF "$1" '
+               '&& kill -9 "${d#/proc/}" 2>/dev/null; done; true')
+
+
+@attrs.define(kw_only=True)
+class DockerCommunicatorConfig(CommunicatorConfig):
+    """The docker communicator has no keys of its own: the docker builder's keys shape it."""
+
+
+def container_state(state: dict) -> str:
+    """Docker's container ``State`` in words: ``exited with status 137 (out of memory)``."""
+    status = state.get("Status") or ("running" if state.get("Running") else "stopped")
+    words = status
+    if status in ("exited", "dead"):
+        words = f"{status} with status {state.get('ExitCode')}"
+    if state.get("OOMKilled"):
+        words += " (out of memory)"
+    if state.get("Error"):
+        words += f": {state['Error']}"
+    return words
+
+
+class DockerCommunicator(hatchway.Communicator):
+    """Runs commands and moves files in a running container through the Docker engine's API."""
+
+    name = "docker"
+    Config = DockerCommunicatorConfig
+
+    def __init__(self, config: Any, target: Target, build_name: str = "") -> None:
+        super().__init__(config, target, build_name)
+        data = target.data
+        self.container_id: str = data.get("container_id", "")
+        self.settings: Optional[dict] = data.get("settings")
+        self.exec_user: str = data.get("exec_user", "") or ""
+        self.fix_upload_owner: bool = bool(data.get("fix_upload_owner", True))
+        self.image: str = data.get("image", "")
+        self._api: Any = None
+        self._archive: Any = None
+        self._has_shell = True
+        self._lock = threading.Lock()
+
+    # -- helpers -------------------------------------------------------
+    def connect_timeout(self) -> float:
+        return 60.0
+
+    def describe(self) -> str:
+        where = daemon.describe_url(self.settings or {}) if self.settings is not None else "the Docker daemon"
+        return f"container {daemon.short(self.container_id)} on {where}"
+
+    @property
+    def _where(self) -> str:
+        image = f" (image {self.image})" if self.image else ""
+        return f"container {daemon.short(self.container_id)}{image}"
+
+    def _connected(self) -> Tuple[Any, Any]:
+        if self._api is None:
+            self.connect()
+        return self._api, self._archive
+
+    def _died(self, api: Any, doing: str) -> Optional[CommunicatorError]:
+        """An error saying the container stopped, if it did."""
+        try:
+            state = api.inspect_container(self.container_id)["State"]
+        except Exception:
+            return CommunicatorError(f"{self._where} is gone while {doing}; was it removed?")
+        if state.get("Running"):
+            return None
+        return CommunicatorError(f"{self._where} stopped while {doing}: {container_state(state)}; "
+                                 f"see `docker logs {daemon.short(self.container_id)}`")
+
+    # -- hooks ---------------------------------------------------------
+    @hatchway.hookimpl
+    def connect(self) -> bool:
+        with self._lock:
+            if self._api is not None:
+                return True
+            if not self.container_id:
+                raise ConnectError("the docker communicator needs a container: use it with the docker builder")
+            settings = daemon.settings_from_env() if self.settings is None else self.settings
+            api = daemon.open_api(settings)
+            try:
+                import docker
+
+                try:
+                    info = api.inspect_container(self.container_id)
+                except docker.errors.NotFound:
+                    raise ConnectError(f"container {daemon.short(self.container_id)} does not exist on "
+                                       f"{daemon.describe_url(settings)}; was it removed?") from None
+                state = info.get("State", {})
+                if not state.get("Running"):
+                    raise ConnectError(f"{self._where} is not running: {container_state(state)}; "
+                                       f"see `docker logs {daemon.short(self.container_id)}`")
+                self.image = self.image or info.get("Config", {}).get("Image", "")
+                archive = Archive(api, self.container_id)
+                self._has_shell = archive.stat(SHELL) is not None
+                if self._has_shell:
+                    archive.rename = self._rename
+                if self.fix_upload_owner:
+                    user = self.exec_user or info.get("Config", {}).get("User", "") or ""
+                    archive.owner = resolve_owner(user, archive.read_file, self._where)
+            except BaseException:
+                api.close()
+                raise
+            self._api, self._archive = api, archive
+            return True
+
+    @hatchway.hookimpl
+    def execute(self, command: str, stdin: Optional[BinaryIO], stdout: OutputStream, stderr: OutputStream,
+                timeout: Optional[float]) -> int:
+        api, _ = self._connected()
+        try:
+            result = run_exec(api, self.container_id, [SHELL, "-c", command], user=self.exec_user, stdin=stdin,
+                              stdout=stdout, stderr=stderr, timeout=timeout,
+                              kill_argv=[SHELL, "-c", KILL_SCRIPT, "sh"])
+        except StartFailed as exc:
+            raise self._start_failure(str(exc), "the command") from None
+        if result.timed_out:
+            raise CommandTimeout(f"the command ran longer than {timeout:g}s in {self._where} and was killed; "
+                                 "raise the provisioner's timeout if it needs longer")
+        code = result.exit_code
+        if code is None or code >= 128:
+            died = self._died(api, "running a command")
+            if died is not None:
+                raise died
+        if code is None:
+            raise CommunicatorError(f"the Docker daemon did not report the exit status of a command in {self._where}")
+        return code
+
+    def _start_failure(self, engine_words: str, what: str) -> CommunicatorError:
+        died = self._died(self._api, f"starting {what}")
+        if died is not None:
+            return died
+        if f'"{SHELL}"' in engine_words and "no such file" in engine_words:
+            return CommunicatorError(f"the image of {self._where} has no {SHELL}, so it cannot run {what}; "
+                                     "uploads and downloads still work, but provisioners that run commands "
+                                     "need an image with a shell")
+        if "unable to find user" in engine_words.lower() or "no matching entries in passwd" in engine_words:
+            return CommunicatorError(f"exec_user {self.exec_user!r} does not exist in {self._where}: "
+                                     f"{engine_words}")
+        return CommunicatorError(f"cannot start {what} in {self._where}: {engine_words}")
+
+    def _rename(self, pairs: List[Tuple[str, str]]) -> None:
+        """Move uploaded temporary files into place (as root, like Packer's owner fix)."""
+        out, err = OutputStream("stdout"), OutputStream("stderr")
+        captured: List[bytes] = []
+        err.add_listener(captured.append)
+        argv = [SHELL, "-c", RENAME_SCRIPT, "sh"]
+        for temp, final in pairs:
+            argv.extend([temp, final])
+        try:
+            result = run_exec(self._api, self.container_id, argv, user="0", stdout=out, stderr=err, timeout=300)
+        except StartFailed as exc:
+            raise self._start_failure(str(exc), "mv to put uploaded files in place") from None
+        if result.exit_code != 0:
+            died = self._died(self._api, "uploading")
+            if died is not None:
+                raise died
+            detail = b"".join(captured).decode("utf-8", "replace").strip()
+            raise RemotePathError(f"cannot move uploaded files into place in {self._where}: {detail}")
+
+    @hatchway.hookimpl
+    def upload(self, source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
+               exclude: Sequence[str], transfer: Transfer) -> bool:
+        api, archive = self._connected()
+        try:
+            if isinstance(source, Path) and source.is_dir():
+                archive.upload_tree(source, self._absolute(destination), exclude, transfer)
+            else:
+                archive.upload_file(source, self._absolute(destination), mode, transfer)
+        except CommunicatorError as exc:
+            if not isinstance(exc, RemotePathError):
+                raise self._died(api, "uploading") or exc
+            raise
+        return True
+
+    @hatchway.hookimpl
+    def download(self, source: str, destination: Union[Path, BinaryIO], exclude: Sequence[str],
+                 transfer: Transfer) -> bool:
+        api, archive = self._connected()
+        try:
+            archive.download(self._absolute(source), destination, exclude, transfer)
+        except CommunicatorError as exc:
+            if not isinstance(exc, RemotePathError):
+                raise self._died(api, "downloading") or exc
+            raise
+        return True
+
+    @hatchway.hookimpl
+    def cleanup(self) -> None:
+        with self._lock:
+            api, self._api, self._archive = self._api, None, None
+        if api is not None:
+            api.close()
+
+    def _absolute(self, path: str) -> str:
+        """Remote paths are taken from the container's root, as ``docker cp`` does."""
+        return path if path.startswith("/") else "/" + path
+

@@ -1,0 +1,103 @@
+"""Reaching the Docker engine, and turning its errors into messages for people.
+
+The only module that imports the docker SDK at call time (never at import
+time: ``hatchway validate`` loads every plugin and must stay light). The
+engine is found as the SDK finds it: ``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``,
+``DOCKER_CERT_PATH``, else the local unix socket.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Dict, Iterator, Optional
+
+from hatchway.errors import CommunicatorError, ConnectError, RemotePathError
+
+__all__ = ["settings_from_env", "open_api", "api_errors", "short", "describe_url"]
+
+#: Connections kept per client: several commands and transfers may run at once.
+POOL_SIZE = 32
+START_HINT = "start the Docker daemon, or set DOCKER_HOST (and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH) to reach one"
+
+
+def settings_from_env() -> Dict[str, Any]:
+    """The SDK's client settings from the environment (``base_url``, ``tls``)."""
+    import docker
+
+    try:
+        return dict(docker.utils.kwargs_from_env())
+    except docker.errors.DockerException as exc:
+        raise ConnectError(f"the Docker settings in the environment are invalid: {exc}") from None
+
+
+def describe_url(settings: Dict[str, Any]) -> str:
+    return str(settings.get("base_url") or "unix:///var/run/docker.sock")
+
+
+def open_api(settings: Optional[Dict[str, Any]] = None, timeout: int = 60):
+    """A connected low-level ``docker.APIClient``; :class:`ConnectError` if no engine answers."""
+    import docker
+
+    settings = settings_from_env() if settings is None else settings
+    where = describe_url(settings)
+    try:
+        api = docker.APIClient(version="auto", timeout=timeout, max_pool_size=POOL_SIZE, **settings)
+        api.ping()
+        return api
+    except docker.errors.DockerException as exc:
+        raise ConnectError(f"cannot reach the Docker daemon at {where}: {_reason(exc)}; {START_HINT}") from None
+    except Exception as exc:  # requests' ConnectionError, a TLS failure...
+        raise ConnectError(f"cannot reach the Docker daemon at {where}: {_reason(exc)}; {START_HINT}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost useful words of a docker/requests error."""
+    text = str(getattr(exc, "explanation", None) or exc)
+    for marker in ("Error while fetching server API version: ",):
+        text = text.replace(marker, "")
+    if "No such file or directory" in text or "FileNotFoundError" in text:
+        return "no socket there"
+    if "Connection refused" in text:
+        return "connection refused"
+    return text.strip().strip("()'\"") or type(exc).__name__
+
+
+def short(identifier: str) -> str:
+    """A container or image id as docker prints it (12 hex digits)."""
+    if identifier.startswith("sha256:"):
+        identifier = identifier[len("sha256:"):]
+    return identifier[:12]
+
+
+@contextlib.contextmanager
+def api_errors(action: str, path: str = "") -> Iterator[None]:
+    """Re-raise docker and connection errors during ``action`` as hatchway errors.
+
+    A 404 naming ``path`` becomes :class:`RemotePathError`; a lost daemon
+    becomes :class:`CommunicatorError` saying so.
+    """
+    import docker
+    import requests
+
+    try:
+        yield
+    except docker.errors.NotFound as exc:
+        detail = _reason(exc)
+        if path:
+            raise RemotePathError(f"{action}: {path!r} does not exist ({detail})") from None
+        raise CommunicatorError(f"{action}: {detail}") from None
+    except docker.errors.APIError as exc:
+        detail = _reason(exc)
+        if path and exc.status_code in (400, 403, 500) and _is_path_problem(detail):
+            raise RemotePathError(f"{action}: cannot write {path!r}: {detail}") from None
+        raise CommunicatorError(f"{action}: {detail}") from None
+    except requests.exceptions.ConnectionError as exc:
+        raise CommunicatorError(f"{action}: lost the connection to the Docker daemon ({_reason(exc)})") from None
+    except docker.errors.DockerException as exc:
+        raise CommunicatorError(f"{action}: {_reason(exc)}") from None
+
+
+def _is_path_problem(detail: str) -> bool:
+    words = ("not a directory", "permission denied", "read-only", "no such file", "is a directory",
+             "cannot overwrite", "extraction point")
+    lowered = detail.lower()
+    return any(word in lowered for word in words)

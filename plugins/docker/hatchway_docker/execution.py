@@ -1,0 +1,186 @@
+"""One command run through the exec API, streamed both ways.
+
+``POST /exec/{id}/start`` with ``Upgrade: tcp`` hijacks the HTTP connection:
+afterwards the same socket carries the command's standard input one way and
+its multiplexed stdout/stderr frames (an 8-byte header: stream, 3 zero
+bytes, big-endian length) the other. Standard input is copied by a thread
+and half-closed (``SHUT_WR``) at its end, which the engine turns into EOF
+for the command; output is handed to the listeners frame by frame as it
+arrives; the exit status comes from ``GET /exec/{id}/json``.
+"""
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+import uuid
+from typing import Any, BinaryIO, List, Optional, Sequence
+
+import attrs
+
+from hatchway.communicator import OutputStream
+from hatchway.files import CHUNK
+
+from .daemon import api_errors
+
+__all__ = ["ExecResult", "run_exec", "StartFailed"]
+
+_HEADER = struct.Struct(">BxxxL")
+#: What the engine writes when it could not start the program (then exit status 126 or 127).
+_START_FAILURE = b"OCI runtime exec failed"
+#: Environment variable that marks an exec's processes, so a timeout can find and kill them.
+TOKEN_VARIABLE = "HATCHWAY_EXEC_TOKEN"
+
+
+class StartFailed(Exception):
+    """The engine could not start the program; ``args[0]`` is its own words."""
+
+
+@attrs.define
+class ExecResult:
+    exit_code: Optional[int]
+    timed_out: bool = False
+
+
+def _hijack(api: Any, exec_id: str):
+    """Start the exec on a hijacked connection; return (buffered reader, raw socket, response).
+
+    The reader is http.client's own buffer: it may already hold the first
+    frames that arrived with the response headers, so reading the raw
+    socket instead could lose them.
+    """
+    response = api._post_json(api._url("/exec/{0}/start", exec_id),
+                              headers={"Connection": "Upgrade", "Upgrade": "tcp"},
+                              data={"Tty": False, "Detach": False}, stream=True)
+    api._raise_for_status(response)
+    reader = response.raw._fp.fp
+    raw = reader.raw
+    sock = getattr(raw, "_sock", raw)
+    with_timeout = getattr(sock, "settimeout", None)
+    if with_timeout is not None:
+        sock.settimeout(None)
+    return reader, sock, response
+
+
+def _read_exactly(reader: BinaryIO, n: int) -> bytes:
+    data = reader.read(n)
+    if data is None or len(data) == n:
+        return data or b""
+    parts = [data]
+    got = len(data)
+    while got < n:
+        more = reader.read(n - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+def _feed(sock: Any, stdin: Optional[BinaryIO]) -> None:
+    """Copy ``stdin`` into the exec, then half-close so the command sees EOF."""
+    try:
+        if stdin is not None:
+            while True:
+                chunk = stdin.read(CHUNK)
+                if not chunk:
+                    break
+                sock.sendall(chunk)
+    except OSError:
+        pass  # the command exited without reading everything
+    finally:
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+def run_exec(api: Any, container: str, argv: Sequence[str], *, user: str = "",
+             stdin: Optional[BinaryIO] = None, stdout: OutputStream, stderr: OutputStream,
+             timeout: Optional[float] = None, kill_argv: Optional[List[str]] = None) -> ExecResult:
+    """Run ``argv`` in ``container``; stream its output; return its exit code.
+
+    Past ``timeout`` the command's processes are killed (by a second exec of
+    ``kill_argv`` + the exec's token, when given) and the connection is
+    closed; the result then says ``timed_out``. Raises :class:`StartFailed`
+    when the engine could not start the program (missing binary or user).
+    """
+    token = uuid.uuid4().hex
+    with api_errors(f"cannot start {argv[0]!r} in container {container[:12]}"):
+        exec_id = api.exec_create(container, list(argv), stdin=True, stdout=True, stderr=True, tty=False,
+                                  user=user or "", environment={TOKEN_VARIABLE: token})["Id"]
+        reader, sock, response = _hijack(api, exec_id)
+    timed_out = threading.Event()
+
+    def expire() -> None:
+        timed_out.set()
+        if kill_argv:
+            try:
+                killer = api.exec_create(container, kill_argv + [f"{TOKEN_VARIABLE}={token}"], user="0")
+                api.exec_start(killer["Id"])
+            except Exception:
+                pass
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    timer = threading.Timer(timeout, expire) if timeout is not None else None
+    feeder = threading.Thread(target=_feed, args=(sock, stdin), name=f"exec-stdin-{exec_id[:8]}", daemon=True)
+    held: List[bytes] = []
+    try:
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        feeder.start()
+        first = True
+        while True:
+            try:
+                header = _read_exactly(reader, _HEADER.size)
+            except (OSError, ValueError):
+                break
+            if len(header) < _HEADER.size:
+                break
+            kind, length = _HEADER.unpack(header)
+            try:
+                payload = _read_exactly(reader, length) if length else b""
+            except (OSError, ValueError):
+                break
+            if first and kind == 1 and payload.startswith(_START_FAILURE):
+                held.append(payload)  # decided once the exit code is known
+            elif kind == 2:
+                stderr.write(payload)
+            else:
+                stdout.write(payload)
+            first = False
+    finally:
+        if timer is not None:
+            timer.cancel()
+        feeder.join(timeout=5)
+        response.close()
+        try:
+            sock.close()
+        except OSError:
+            pass
+    if timed_out.is_set():
+        return ExecResult(None, timed_out=True)
+    code = _exit_code(api, exec_id)
+    if held:
+        if code in (126, 127):
+            raise StartFailed(held[0].decode("utf-8", "replace").strip())
+        stdout.write(held[0])
+    return ExecResult(code)
+
+
+def _exit_code(api: Any, exec_id: str, wait: float = 10.0) -> Optional[int]:
+    """The exec's exit code; the engine may need a moment after the stream ends to record it."""
+    deadline = time.monotonic() + wait
+    delay = 0.002
+    with api_errors("cannot read the exit status of a command"):
+        while True:
+            state = api.exec_inspect(exec_id)
+            if not state.get("Running") or time.monotonic() > deadline:
+                return state.get("ExitCode")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)

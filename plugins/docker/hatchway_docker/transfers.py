@@ -1,0 +1,253 @@
+"""Uploads and downloads through the engine's archive API, streamed both ways.
+
+- ``HEAD /containers/{id}/archive`` tells what a path is (no shell needed).
+- Uploads ``PUT`` a tar built on the fly (one chunk in memory at a time)
+  into the nearest directory that exists; the tar first creates the missing
+  directories (mode 0755, the upload owner), then carries the files, whose
+  headers hold their modes and the owner (``fix_upload_owner``). With a
+  shell in the image each file travels under a temporary name and is moved
+  into place afterwards, so no destination is ever seen half-written.
+- Downloads ``GET`` the tar and extract it as it streams, refusing absolute
+  names, ``..`` and links that leave the destination.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import posixpath
+import tarfile
+import time
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import attrs
+
+from hatchway.archives import IterStream, _file_body, _header, extract_single_file, extract_tar, tar_file_stream
+from hatchway.communicator import Transfer
+from hatchway.errors import RemotePathError
+from hatchway.files import CHUNK, temp_name, tree_size, walk
+
+from .daemon import api_errors
+
+__all__ = ["PathStat", "Archive"]
+
+_GO_DIR = 1 << 31
+_GO_SYMLINK = 1 << 27
+_STAT_HEADER = "X-Docker-Container-Path-Stat"
+
+#: mv(1)s the ``(temp, final)`` pairs given as arguments; ``/bin/sh`` runs it.
+RENAME_SCRIPT = 'while [ "$#" -gt 1 ]; do mv -f -- "$1" "$2" || exit 1; shift 2; done'
+#: Pairs per rename command, well below any argument-length limit.
+RENAME_BATCH = 400
+
+
+@attrs.define(frozen=True)
+class PathStat:
+    """What the engine says about a path in the container."""
+
+    name: str
+    size: int
+    mode: int  # Go's os.FileMode bits
+    link_target: str
+
+    @property
+    def is_dir(self) -> bool:
+        return bool(self.mode & _GO_DIR)
+
+    @property
+    def is_symlink(self) -> bool:
+        return bool(self.mode & _GO_SYMLINK)
+
+
+Renamer = Callable[[List[Tuple[str, str]]], None]
+
+
+@attrs.define
+class Archive:
+    """The archive side of one container: ``api`` (a docker ``APIClient``) and the container id.
+
+    ``owner`` is the (uid, gid) written into upload headers; ``rename``
+    moves temporary names into place (``None``: write final names at once,
+    for images without a shell).
+    """
+
+    api: Any
+    container: str
+    owner: Tuple[int, int] = (0, 0)
+    rename: Optional[Renamer] = None
+
+    # -- stat ----------------------------------------------------------
+    def stat(self, path: str) -> Optional[PathStat]:
+        """The path's stat, or ``None`` when it does not exist."""
+        url = self.api._url("/containers/{0}/archive", self.container)
+        with api_errors(f"cannot look at {path!r} in container {self.container[:12]}", path):
+            response = self.api.head(url, params={"path": path}, timeout=self.api.timeout)
+        if response.status_code == 404:
+            return None
+        with api_errors(f"cannot look at {path!r} in container {self.container[:12]}", path):
+            self.api._raise_for_status(response)
+        raw = json.loads(base64.b64decode(response.headers[_STAT_HEADER]))
+        return PathStat(raw.get("name", ""), int(raw.get("size", 0)), int(raw.get("mode", 0)),
+                        raw.get("linkTarget", "") or "")
+
+    def resolved_stat(self, path: str, hops: int = 8) -> Optional[PathStat]:
+        """Like :meth:`stat`, following symbolic links."""
+        info = self.stat(path)
+        while info is not None and info.is_symlink and info.link_target and hops > 0:
+            info, hops = self.stat(info.link_target), hops - 1
+        return info
+
+    def read_file(self, path: str) -> Optional[bytes]:
+        """A small file's bytes (``/etc/passwd``...), or ``None`` when it does not exist."""
+        if self.resolved_stat(path) is None:
+            return None
+        sink = io.BytesIO()
+        self.download(path, sink, (), Transfer(path))
+        return sink.getvalue()
+
+    # -- upload --------------------------------------------------------
+    def _anchor(self, directory: str, wanted: str) -> Tuple[str, List[str]]:
+        """The nearest existing directory at or above ``directory``, and the names to create below it."""
+        missing: List[str] = []
+        current = posixpath.normpath(directory)
+        while True:
+            info = self.resolved_stat(current)
+            if info is not None:
+                if not info.is_dir:
+                    raise RemotePathError(f"cannot write {wanted!r}: {current!r} is not a directory")
+                return current, missing
+            if current == "/":  # pragma: no cover - the root always exists
+                raise RemotePathError(f"cannot write {wanted!r}: the container has no root directory")
+            missing.insert(0, posixpath.basename(current))
+            current = posixpath.dirname(current)
+
+    def _dir_headers(self, names: Sequence[str]) -> Iterator[bytes]:
+        uid, gid = self.owner
+        for i in range(len(names)):
+            yield _header("/".join(names[: i + 1]), 0, 0o755, True, time.time(), uid, gid)
+
+    def _put(self, directory: str, chunks: Iterator[bytes], wanted: str) -> None:
+        url = self.api._url("/containers/{0}/archive", self.container)
+        with api_errors(f"cannot upload to {wanted!r} in container {self.container[:12]}", wanted):
+            response = self.api._put(url, params={"path": directory, "noOverwriteDirNonDir": "true"},
+                                     data=chunks, timeout=None)
+            self.api._raise_for_status(response)
+
+    def _final_name(self, final: str, renames: List[Tuple[str, str]]) -> str:
+        """The name to write ``final`` under: a temporary one when it can be renamed afterwards."""
+        if self.rename is None:
+            return final
+        temp = temp_name(final)
+        renames.append((temp, final))
+        return temp
+
+    def _finish(self, anchor: str, renames: List[Tuple[str, str]]) -> None:
+        if self.rename is not None and renames:
+            absolute = [(posixpath.join(anchor, t), posixpath.join(anchor, f)) for t, f in renames]
+            for start in range(0, len(absolute), RENAME_BATCH):
+                self.rename(absolute[start:start + RENAME_BATCH])
+
+    def upload_file(self, source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
+                    transfer: Transfer) -> None:
+        """Bytes of a local file or stream land at exactly ``destination``."""
+        existing = self.resolved_stat(destination)
+        if existing is not None and existing.is_dir:
+            raise RemotePathError(f"cannot upload a file to {destination!r}: it is a directory in the container")
+        anchor, missing = self._anchor(posixpath.dirname(destination) or "/", destination)
+        rel = "/".join(missing + [posixpath.basename(destination)])
+        renames: List[Tuple[str, str]] = []
+        name = self._final_name(rel, renames)
+        uid, gid = self.owner
+        if isinstance(source, Path):
+            size: Optional[int] = source.stat().st_size
+            body: Union[Path, BinaryIO] = source
+        else:
+            body, size = _sized(source)
+        transfer.start(size)
+        chunks = _chain(self._dir_headers(missing),
+                        tar_file_stream(body, name, mode, size, transfer, uid, gid))
+        self._put(anchor, chunks, destination)
+        self._finish(anchor, renames)
+
+    def upload_tree(self, source: Path, destination: str, exclude: Sequence[str], transfer: Transfer) -> None:
+        """The contents of the local directory ``source`` land inside ``destination``."""
+        anchor, missing = self._anchor(destination, destination)
+        transfer.start(tree_size(source, exclude))
+        renames: List[Tuple[str, str]] = []
+        prefix = "/".join(missing)
+        uid, gid = self.owner
+
+        def tar() -> Iterator[bytes]:
+            yield from self._dir_headers(missing)
+            for entry in walk(source, exclude):
+                rel = f"{prefix}/{entry.relpath}" if prefix else entry.relpath
+                mtime = entry.path.stat().st_mtime
+                if entry.is_dir:
+                    yield _header(rel, 0, entry.mode, True, mtime, uid, gid)
+                    continue
+                with open(entry.path, "rb") as handle:
+                    yield _header(self._final_name(rel, renames), entry.size, entry.mode, False, mtime, uid, gid)
+                    yield from _file_body(handle, entry.size, transfer)
+            yield b"\0" * (2 * tarfile.BLOCKSIZE)
+
+        self._put(anchor, tar(), destination)
+        self._finish(anchor, renames)
+
+    # -- download ------------------------------------------------------
+    def _get(self, path: str) -> Tuple[Iterator[bytes], PathStat]:
+        with api_errors(f"cannot download {path!r} from container {self.container[:12]}", path):
+            chunks, raw = self.api.get_archive(self.container, path, chunk_size=CHUNK)
+        info = PathStat(raw.get("name", ""), int(raw.get("size", 0)), int(raw.get("mode", 0)),
+                        raw.get("linkTarget", "") or "")
+        return chunks, info
+
+    def download(self, source: str, destination: Union[Path, BinaryIO], exclude: Sequence[str],
+                 transfer: Transfer) -> None:
+        """A remote file to a local path or stream; a remote directory's contents into a local directory."""
+        chunks, info = self._get(source)
+        if info.is_symlink and info.link_target:
+            _close(chunks)
+            target = self.resolved_stat(source)
+            if target is None:
+                raise RemotePathError(f"{source!r} in container {self.container[:12]} is a dangling link")
+            chunks, info = self._get(info.link_target)
+        stream = io.BufferedReader(IterStream(chunks), CHUNK)  # type: ignore[arg-type]
+        try:
+            with api_errors(f"cannot download {source!r} from container {self.container[:12]}", source):
+                if info.is_dir:
+                    if not isinstance(destination, Path):
+                        raise RemotePathError(f"{source!r} is a directory; download it to a local directory")
+                    transfer.start(None)
+                    extract_tar(stream, destination, exclude, strip=1, transfer=transfer)
+                else:
+                    transfer.start(info.size)
+                    extract_single_file(stream, destination, transfer)
+        finally:
+            _close(chunks)
+
+
+def _close(chunks: Any) -> None:
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
+
+
+def _chain(*parts: Iterator[bytes]) -> Iterator[bytes]:
+    for part in parts:
+        yield from part
+
+
+def _sized(stream: BinaryIO) -> Tuple[BinaryIO, Optional[int]]:
+    """A stream and its remaining size: measured by seeking, or read into memory when it cannot seek."""
+    try:
+        if stream.seekable():
+            here = stream.tell()
+            end = stream.seek(0, os.SEEK_END)
+            stream.seek(here)
+            return stream, end - here
+    except (OSError, AttributeError, ValueError):
+        pass
+    data = stream.read()
+    return io.BytesIO(data), len(data)

@@ -1,0 +1,110 @@
+"""Fixtures for the docker plugin: a real Docker engine (shared or private), busybox images, containers."""
+from __future__ import annotations
+
+import uuid
+from typing import Callable, Dict, Iterator, List
+
+import pytest
+
+from hatchway.communicator import Target
+from hatchway.relay import Relay
+from hatchway_docker import DockerCommunicator, DockerCommunicatorConfig
+from servers import dockerd
+
+#: Every container a test makes carries this label, so a run removes what it left behind.
+LABEL = "hatchway-test"
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[dockerd.Engine]:
+    """A Docker engine: the one DOCKER_HOST names if it answers, else a private dockerd started here."""
+    try:
+        engine = dockerd.start_engine()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield engine
+    finally:
+        if not engine.private:
+            _remove_labelled(engine)
+        engine.stop()
+
+
+def _remove_labelled(engine: dockerd.Engine) -> None:
+    api = engine.client()
+    for container in api.containers(all=True, filters={"label": LABEL}):
+        api.remove_container(container["Id"], force=True)
+    api.close()
+
+
+@pytest.fixture(scope="session")
+def api(engine):
+    client = engine.client()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def images(api) -> Dict[str, str]:
+    """``{"shell": tag, "noshell": tag}``: busybox images imported into the engine."""
+    return dockerd.build_images(api)
+
+
+@pytest.fixture(scope="session")
+def settings(engine) -> dict:
+    """The docker SDK settings that reach the engine (what the builder hands its communicator)."""
+    return {"base_url": engine.base_url} if engine.private else {}
+
+
+@pytest.fixture
+def monkey_env(monkeypatch, engine):
+    """DOCKER_HOST names the test engine, as a user's environment would."""
+    for key, value in engine.env.items():
+        if key.startswith("DOCKER_"):
+            monkeypatch.setenv(key, value)
+    if engine.private:
+        for key in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT"):
+            monkeypatch.delenv(key, raising=False)
+    return engine
+
+
+@pytest.fixture
+def make_container(api, images) -> Iterator[Callable[..., str]]:
+    """``make_container(kind="shell", **create_kwargs) -> id``: a running container, removed afterwards."""
+    made: List[str] = []
+
+    def make(kind: str = "shell", **kwargs) -> str:
+        if kind == "shell":
+            kwargs.setdefault("entrypoint", ["/bin/sh"])
+            kwargs.setdefault("stdin_open", True)
+            kwargs.setdefault("tty", True)
+        else:
+            kwargs.setdefault("entrypoint", ["/bin/sleep"])
+            kwargs.setdefault("command", ["100000"])
+        host_config = api.create_host_config(network_mode="none", **kwargs.pop("host", {}))
+        container = api.create_container(images[kind], detach=True, host_config=host_config,
+                                         labels={LABEL: "1"}, name=f"hw-test-{uuid.uuid4().hex[:8]}", **kwargs)
+        made.append(container["Id"])
+        api.start(container["Id"])
+        return container["Id"]
+
+    yield make
+    for container in made:
+        api.remove_container(container, force=True)
+
+
+@pytest.fixture
+def make_relay(settings) -> Iterator[Callable[..., Relay]]:
+    """``make_relay(container_id, exec_user="", fix_upload_owner=True) -> Relay`` (connected)."""
+    relays: List[Relay] = []
+
+    def make(container: str, **data) -> Relay:
+        target = Target(data={"container_id": container, "settings": settings, **data})
+        relay = Relay(DockerCommunicator(DockerCommunicatorConfig(), target, "test"))
+        relay.connect()
+        relays.append(relay)
+        return relay
+
+    yield make
+    for relay in relays:
+        relay.cleanup()

@@ -1,0 +1,212 @@
+"""A Docker engine for tests and benchmarks, and the busybox images they use.
+
+:func:`start_engine` uses the daemon the docker SDK finds (``DOCKER_HOST``,
+the TLS variables, ``/var/run/docker.sock``) when one answers; otherwise it
+starts a private ``dockerd`` whose data root, exec root, pid file and unix
+socket all live in one short temp dir (``--storage-driver vfs``, no
+iptables, no bridge: containers need ``network_mode="none"``), and stops it
+again in :meth:`Engine.stop`.
+
+:func:`build_images` makes the test images with ``docker import`` of a root
+filesystem built from Debian's ``busybox-static`` (no registry is needed):
+``SHELL_IMAGE`` has ``/bin/sh`` and the usual applets plus a non-root user
+``builder`` (uid 1000); ``NOSHELL_IMAGE`` has no shell, only ``/bin/sleep``.
+
+Plain Python, no pytest: the fixtures in tests/docker and bench/docker use it.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, Optional
+
+__all__ = ["Engine", "start_engine", "build_images", "SHELL_IMAGE", "NOSHELL_IMAGE", "BUSYBOX", "TEST_USER"]
+
+SHELL_IMAGE = "hatchway-test/busybox:1"
+NOSHELL_IMAGE = "hatchway-test/noshell:1"
+BUSYBOX = "/bin/busybox"
+TEST_USER = ("builder", 1000, 1000)
+INSTALL_HINT = "apt-get install docker.io busybox-static, or run scripts/test-all.sh"
+
+
+class Engine:
+    """A reachable Docker engine: ``base_url`` for the SDK, ``env`` for the docker CLI."""
+
+    def __init__(self, base_url: str, process: Optional[subprocess.Popen] = None,
+                 root: Optional[Path] = None) -> None:
+        self.base_url = base_url
+        self.process = process
+        self.root = root
+
+    @property
+    def private(self) -> bool:
+        return self.process is not None
+
+    @property
+    def env(self) -> Dict[str, str]:
+        """The environment in which the SDK and the docker CLI find this engine."""
+        env = dict(os.environ)
+        if self.private:
+            env["DOCKER_HOST"] = self.base_url
+            for key in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT"):
+                env.pop(key, None)
+        return env
+
+    def client(self, timeout: int = 60):
+        import docker
+
+        if self.private:
+            return docker.APIClient(base_url=self.base_url, version="auto", timeout=timeout)
+        return docker.APIClient(version="auto", timeout=timeout, **docker.utils.kwargs_from_env())
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.root:
+            return ""
+        try:
+            return "\n".join((self.root / "dockerd.log").read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """Stop a private dockerd (and its containerd) and remove its files; a shared engine is left alone."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+        if self.root:
+            _unmount_below(self.root)
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _shared_engine() -> Optional[Engine]:
+    """The daemon the docker SDK's environment rules find, if it answers."""
+    if not os.environ.get("DOCKER_HOST") and not os.path.exists("/var/run/docker.sock"):
+        return None
+    try:
+        import docker
+
+        kwargs = docker.utils.kwargs_from_env()
+        api = docker.APIClient(version="auto", timeout=5, **kwargs)
+        api.ping()
+        return Engine(api.base_url if not kwargs.get("base_url") else kwargs["base_url"])
+    except Exception:
+        return None
+
+
+def start_engine(timeout: float = 90.0) -> Engine:
+    """A reachable engine: the shared one if it answers, else a private dockerd started now."""
+    shared = _shared_engine()
+    if shared is not None:
+        return shared
+    dockerd = shutil.which("dockerd")
+    if dockerd is None:
+        raise RuntimeError(f"dockerd not found: {INSTALL_HINT}")
+    # Short: the exec root holds containerd's unix sockets, whose paths are limited to 108 bytes.
+    root = Path(tempfile.mkdtemp(prefix="hwd-", dir="/tmp"))
+    sock = root / "sock"
+    log = open(root / "dockerd.log", "wb")
+    process = subprocess.Popen(
+        [dockerd, "--data-root", str(root / "data"), "--exec-root", str(root / "x"),
+         "-H", f"unix://{sock}", "--pidfile", str(root / "pid"), "--storage-driver", "vfs",
+         "--iptables=false", "--ip-masq=false", "--bridge=none"],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    log.close()
+    engine = Engine(f"unix://{sock}", process, root)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            tail = engine.log_tail()
+            engine.stop()
+            raise RuntimeError(f"dockerd exited with status {process.returncode} while starting:\n{tail}")
+        if sock.exists():
+            try:
+                engine.client(timeout=5).ping()
+                return engine
+            except Exception:
+                pass
+        if time.monotonic() > deadline:
+            tail = engine.log_tail()
+            engine.stop()
+            raise RuntimeError(f"dockerd did not answer on {sock} within {timeout:.0f}s:\n{tail}")
+        time.sleep(0.2)
+
+
+def _unmount_below(root: Path) -> None:
+    """Lazily unmount whatever dockerd left mounted under ``root`` (netns files, shm)."""
+    try:
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return
+    prefix = str(root) + "/"
+    points = [line.split()[1] for line in mounts if len(line.split()) > 1 and line.split()[1].startswith(prefix)]
+    for point in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+# -- images ------------------------------------------------------------------
+
+def _add(archive: tarfile.TarFile, name: str, *, kind: bytes = tarfile.DIRTYPE, mode: int = 0o755,
+         data: bytes = b"", link: str = "", uid: int = 0, gid: int = 0) -> None:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.uid, info.gid, info.mtime = kind, mode, uid, gid, int(time.time())
+    info.linkname = link
+    info.size = len(data) if kind == tarfile.REGTYPE else 0
+    archive.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+
+
+def rootfs_tar(with_shell: bool, busybox: str = BUSYBOX) -> bytes:
+    """A root filesystem as a tar: busybox and its applets (or, without a shell, only ``sleep``)."""
+    if not os.path.exists(busybox):
+        raise RuntimeError(f"{busybox} not found: {INSTALL_HINT}")
+    name, uid, gid = TEST_USER
+    binary = Path(busybox).read_bytes()
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as archive:
+        for directory in ("bin", "etc", "dev", "proc", "sys", "root", "home", "var", "usr", "usr/bin"):
+            _add(archive, directory)
+        _add(archive, "tmp", mode=0o1777)
+        _add(archive, f"home/{name}", uid=uid, gid=gid)
+        _add(archive, "bin/busybox", kind=tarfile.REGTYPE, data=binary)
+        if with_shell:
+            applets = subprocess.run([busybox, "--list"], capture_output=True, check=True, text=True).stdout.split()
+            for applet in applets:
+                if applet != "busybox":
+                    _add(archive, f"bin/{applet}", kind=tarfile.SYMTYPE, link="busybox", mode=0o777)
+        else:
+            _add(archive, "bin/sleep", kind=tarfile.SYMTYPE, link="busybox", mode=0o777)
+        passwd = f"root:x:0:0:root:/root:/bin/sh\n{name}:x:{uid}:{gid}:{name}:/home/{name}:/bin/sh\n"
+        group = f"root:x:0:\n{name}:x:{gid}:\n"
+        _add(archive, "etc/passwd", kind=tarfile.REGTYPE, mode=0o644, data=passwd.encode())
+        _add(archive, "etc/group", kind=tarfile.REGTYPE, mode=0o644, data=group.encode())
+    return out.getvalue()
+
+
+def build_images(api) -> Dict[str, str]:
+    """Import the test images into the engine (once); return ``{"shell": tag, "noshell": tag}``."""
+    import docker
+
+    images = {"shell": SHELL_IMAGE, "noshell": NOSHELL_IMAGE}
+    for kind, tag in images.items():
+        try:
+            api.inspect_image(tag)
+            continue
+        except docker.errors.ImageNotFound:
+            pass
+        repository, _, version = tag.rpartition(":")
+        api.import_image_from_data(rootfs_tar(kind == "shell"), repository=repository, tag=version)
+        api.inspect_image(tag)  # raises if the import did not land
+    return images
