@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hatchway
 
+from .builder import DockerBuilder, DockerConfig
 from .communicator import DockerCommunicator, DockerCommunicatorConfig
+from .postprocessors import DockerSave, DockerTag
 
-__all__ = ["DockerCommunicator", "DockerCommunicatorConfig"]
+__all__ = ["DockerBuilder", "DockerConfig", "DockerCommunicator", "DockerCommunicatorConfig", "DockerSave", "DockerTag"]
 __version__ = "0.1.0"
 
 
@@ -21,3 +23,14 @@ __version__ = "0.1.0"
 def register_communicators(register) -> None:
     """The communicator the docker builder brings (its ``default_communicator``)."""
     register(DockerCommunicator)
+
+
+@hatchway.hookimpl
+def register_builders(register) -> None:
+    register(DockerBuilder)
+
+
+@hatchway.hookimpl
+def register_post_processors(register) -> None:
+    register(DockerTag)
+    register(DockerSave)

@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "hello from the image built by Hatchway"
+cat /opt/app/build-info.txt
