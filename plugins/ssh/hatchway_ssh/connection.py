@@ -1,0 +1,289 @@
+"""One SSH connection: dial (direct, SOCKS5 or through a bastion), handshake, host key, login.
+
+Every failure names the hop that failed (``SOCKS5 proxy``, ``bastion``,
+``target``) and is either retryable (not up yet) or fatal (wrong
+credentials after the allowed attempts, host key mismatch, no common
+algorithm). :class:`Connection` also runs the keepalive / read-write
+timeout watchdog and owns the tunnels.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from typing import Any, Callable, Iterator, List, Optional, Sequence
+
+import paramiko
+
+from hatchway.errors import CommunicatorError, ConnectError, RetryableConnectError
+
+from .auth import AuthMethod, authenticate
+from .hostkeys import HostKeyPolicy
+
+__all__ = ["Connection", "Hop", "dial", "open_transport", "WINDOW_SIZE", "MAX_PACKET_SIZE", "PREFERRED_CIPHERS"]
+
+log = logging.getLogger("hatchway.ssh")
+
+#: Channel window: large, so bulk transfers are not throttled by window updates.
+WINDOW_SIZE = 64 * 1024 * 1024
+#: Largest packet we accept: OpenSSH sends up to 32 KiB of channel data per packet.
+MAX_PACKET_SIZE = 32 * 1024
+#: Fastest first: AES-GCM has one pass for cipher and MAC.
+PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr")
+
+
+class Hop:
+    """One leg of the way: what it is called in messages and how to log in."""
+
+    def __init__(self, role: str, host: str, port: int, username: str, methods: Sequence[AuthMethod],
+                 host_keys: HostKeyPolicy) -> None:
+        self.role = role  # "target" | "bastion"
+        self.host = host
+        self.port = port
+        self.username = username
+        self.methods = list(methods)
+        self.host_keys = host_keys
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.username}@{self.host}:{self.port}"
+
+
+class _WatchedSocket:
+    """A socket (or channel) that remembers when it last received bytes, for the read/write timeout."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self.last_recv = time.monotonic()
+
+    def recv(self, n: int) -> bytes:
+        data = self._sock.recv(n)
+        self.last_recv = time.monotonic()
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _tune(sock: socket.socket) -> None:
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (("TCP_KEEPIDLE", 5), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, name):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+    for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, option, 4 * 1024 * 1024)
+
+
+def dial(host: str, port: int, timeout: float, what: str) -> socket.socket:
+    """A TCP connection to ``host:port``; failures are retryable and name ``what`` was dialled."""
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except socket.gaierror as exc:
+        raise RetryableConnectError(f"cannot resolve the {what} host {host!r}: {exc.strerror}") from None
+    except ConnectionRefusedError:
+        raise RetryableConnectError(f"the {what} {host}:{port} refused the connection "
+                                    f"(is sshd running and listening on port {port}?)") from None
+    except socket.timeout:
+        raise RetryableConnectError(f"the {what} {host}:{port} did not answer within {timeout:g}s") from None
+    except OSError as exc:
+        raise RetryableConnectError(f"cannot reach the {what} {host}:{port}: {exc.strerror or exc}") from None
+    sock.settimeout(None)
+    _tune(sock)
+    return sock
+
+
+def dial_socks5(proxy_host: str, proxy_port: int, username: Optional[str], password: Optional[str],
+                host: str, port: int, timeout: float) -> socket.socket:
+    """A connection to ``host:port`` through a SOCKS5 proxy (PySocks)."""
+    import socks
+
+    what = f"SOCKS5 proxy {proxy_host}:{proxy_port}"
+    try:
+        sock = socks.create_connection((host, port), timeout=timeout, proxy_type=socks.SOCKS5,
+                                       proxy_addr=proxy_host, proxy_port=proxy_port, proxy_rdns=True,
+                                       proxy_username=username, proxy_password=password)
+    except socks.SOCKS5AuthError as exc:
+        raise ConnectError(f"the {what} refused our credentials ({exc.msg}): check ssh_proxy_username "
+                           f"and ssh_proxy_password") from None
+    except socks.ProxyConnectionError as exc:
+        raise RetryableConnectError(f"cannot reach the {what}: {exc.socket_err or exc.msg}") from None
+    except socks.SOCKS5Error as exc:
+        raise RetryableConnectError(f"the {what} could not connect to the target {host}:{port}: {exc.msg}") from None
+    except (socks.GeneralProxyError, OSError) as exc:
+        raise RetryableConnectError(f"connecting through the {what} to {host}:{port} failed: {exc}") from None
+    sock.settimeout(None)
+    with contextlib.suppress(OSError):
+        _tune(sock)
+    return sock
+
+
+def open_transport(sock: Any, hop: Hop, ciphers: Sequence[str], kex: Sequence[str],
+                   handshake_timeout: float) -> paramiko.Transport:
+    """Handshake over ``sock``, check the host key, log in; return the ready transport."""
+    transport = paramiko.Transport(sock, default_window_size=WINDOW_SIZE, default_max_packet_size=MAX_PACKET_SIZE)
+    try:
+        options = transport.get_security_options()
+        options.ciphers = _algorithms(ciphers, options.ciphers, PREFERRED_CIPHERS, "ssh_ciphers")
+        options.key_types = hop.host_keys.preferred_key_types(hop.host, hop.port, options.key_types)
+        if kex:
+            options.kex = _algorithms(kex, options.kex, (), "ssh_key_exchange_algorithms")
+        try:
+            transport.start_client(timeout=handshake_timeout)
+        except paramiko.IncompatiblePeer as exc:
+            raise ConnectError(f"{hop}: no algorithm in common with the server ({exc}); "
+                               f"check ssh_ciphers and ssh_key_exchange_algorithms") from None
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise RetryableConnectError(f"{hop}: SSH handshake failed: {exc or type(exc).__name__}") from None
+        hop.host_keys.check(transport.get_remote_server_key(), hop)
+        try:
+            authenticate(transport, hop.username, hop.methods, str(hop))
+        except (EOFError, OSError) as exc:
+            raise RetryableConnectError(f"{hop}: connection lost while logging in: {exc}") from None
+        except paramiko.SSHException as exc:
+            if isinstance(exc, paramiko.AuthenticationException):
+                raise
+            raise RetryableConnectError(f"{hop}: connection lost while logging in: {exc}") from None
+        return transport
+    except BaseException:
+        transport.close()
+        raise
+
+
+def _algorithms(wanted: Sequence[str], supported: Sequence[str], preferred: Sequence[str], key: str) -> tuple:
+    if not wanted:
+        ordered = [a for a in preferred if a in supported]
+        return tuple(ordered + [a for a in supported if a not in ordered])
+    unknown = [a for a in wanted if a not in supported]
+    if unknown:
+        raise ConnectError(f"{key}: {', '.join(unknown)} not supported; choose from {', '.join(supported)}")
+    return tuple(wanted)
+
+
+class Connection:
+    """A logged-in transport (plus the bastion's), its tunnels, and the keepalive watchdog.
+
+    While :meth:`busy` is held (a command or transfer runs), keepalive
+    requests go out every ``keep_alive`` seconds, and when nothing arrived
+    for ``read_write_timeout`` seconds the connection is dropped, so
+    operations on a vanished machine end instead of hanging.
+    """
+
+    def __init__(self, transport: paramiko.Transport, watched: _WatchedSocket, hop: Hop,
+                 bastion: Optional[paramiko.Transport] = None, keep_alive: float = 5.0,
+                 read_write_timeout: float = 0.0) -> None:
+        self.transport = transport
+        self.bastion = bastion
+        self.hop = hop
+        self._watched = watched
+        self.keep_alive = keep_alive
+        self.read_write_timeout = read_write_timeout
+        self._busy = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._closers: List[Callable[[], None]] = []
+        self.timed_out = False
+        self._thread = threading.Thread(target=self._watch, name=f"ssh-keepalive {hop}", daemon=True)
+        self._thread.start()
+
+    # -- liveness ----------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        return self.transport.is_active() and not self._stop.is_set()
+
+    @contextlib.contextmanager
+    def busy(self) -> Iterator[None]:
+        with self._lock:
+            if self._busy == 0:
+                self._watched.last_recv = time.monotonic()
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy -= 1
+
+    def _watch(self) -> None:
+        tick = min([x for x in (self.keep_alive, self.read_write_timeout / 4) if x > 0] or [1.0])
+        tick = max(min(tick, 1.0), 0.05)
+        last_keepalive = time.monotonic()
+        while not self._stop.wait(tick):
+            if not self.transport.is_active():
+                return
+            with self._lock:
+                busy = self._busy > 0
+            now = time.monotonic()
+            if not busy:
+                continue
+            if self.read_write_timeout > 0 and now - self._watched.last_recv > self.read_write_timeout:
+                log.warning("%s: nothing received for %.0fs (ssh_read_write_timeout): dropping the connection",
+                            self.hop, now - self._watched.last_recv)
+                self.timed_out = True
+                self.close()
+                return
+            if self.keep_alive > 0 and now - last_keepalive >= self.keep_alive:
+                last_keepalive = now
+                with contextlib.suppress(Exception):
+                    self.transport.global_request("keepalive@openssh.com", wait=False)
+
+    # -- channels ----------------------------------------------------------
+    def open_session(self, timeout: float = 60.0) -> paramiko.Channel:
+        try:
+            return self.transport.open_session(timeout=timeout)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise CommunicatorError(f"{self.hop}: cannot open a channel: {exc}") from None
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        self._closers.append(closer)
+
+    def close(self) -> None:
+        """Close tunnels, the transport and the bastion; harmless twice."""
+        self._stop.set()
+        closers, self._closers = self._closers, []
+        for closer in closers:
+            with contextlib.suppress(Exception):
+                closer()
+        with contextlib.suppress(Exception):
+            self.transport.close()
+        if self.bastion is not None:
+            with contextlib.suppress(Exception):
+                self.bastion.close()
+
+
+def connect(target: Hop, *, bastion: Optional[Hop] = None, proxy: Optional[dict] = None,
+            ciphers: Sequence[str] = (), kex: Sequence[str] = (), dial_timeout: float = 15.0,
+            handshake_timeout: float = 60.0, keep_alive: float = 5.0, read_write_timeout: float = 0.0
+            ) -> Connection:
+    """Reach ``target`` (through ``bastion`` or a SOCKS5 ``proxy`` dict) and log in."""
+    bastion_transport = None
+    if bastion is not None:
+        bsock = dial(bastion.host, bastion.port, dial_timeout, f"bastion {bastion.host}")
+        bastion_transport = open_transport(bsock, bastion, ciphers, kex, handshake_timeout)
+        try:
+            sock: Any = bastion_transport.open_channel("direct-tcpip", (target.host, target.port),
+                                                       ("127.0.0.1", 0), timeout=dial_timeout)
+        except paramiko.ChannelException as exc:
+            bastion_transport.close()
+            raise RetryableConnectError(f"{bastion} could not connect to the target {target.host}:{target.port}: "
+                                        f"{exc.text or exc}") from None
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            bastion_transport.close()
+            raise RetryableConnectError(f"{bastion}: connection lost while opening the way to the target: {exc}"
+                                        ) from None
+    elif proxy is not None:
+        sock = dial_socks5(proxy["host"], proxy["port"], proxy.get("username"), proxy.get("password"),
+                           target.host, target.port, dial_timeout)
+    else:
+        sock = dial(target.host, target.port, dial_timeout, "target")
+    watched = _WatchedSocket(sock)
+    try:
+        transport = open_transport(watched, target, ciphers, kex, handshake_timeout)
+    except BaseException:
+        if bastion_transport is not None:
+            bastion_transport.close()
+        with contextlib.suppress(Exception):
+            sock.close()
+        raise
+    return Connection(transport, watched, target, bastion_transport, keep_alive, read_write_timeout)

@@ -1,0 +1,15 @@
+"""Errors of the SSH communicator beyond the core's (no paramiko here)."""
+from __future__ import annotations
+
+from hatchway.errors import RetryableConnectError
+
+__all__ = ["AuthenticationFailed"]
+
+
+class AuthenticationFailed(RetryableConnectError):
+    """The server refused every credential offered.
+
+    Counted against ``ssh_handshake_attempts`` by its type (never by its
+    message): cloud-init may not have installed the key yet, so a few
+    attempts are allowed before it becomes fatal.
+    """

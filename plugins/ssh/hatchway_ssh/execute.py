@@ -1,0 +1,123 @@
+"""Running one command on its own channel, with stdout and stderr read concurrently."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import BinaryIO, Callable, List, Optional
+
+import paramiko
+
+from hatchway.communicator import DISCONNECTED, OutputStream
+from hatchway.errors import CommandTimeout, CommunicatorError
+
+from .connection import Connection
+
+__all__ = ["run_command", "start_command", "Pumps"]
+
+log = logging.getLogger("hatchway.ssh")
+
+READ_CHUNK = 256 * 1024
+
+
+def start_command(conn: Connection, command: str, pty: bool = False, forward_agent: bool = False
+                  ) -> paramiko.Channel:
+    """Open a session channel and start ``command`` on it."""
+    chan = conn.open_session()
+    try:
+        if forward_agent:
+            try:
+                handler = paramiko.agent.AgentRequestHandler(chan)
+                conn.on_close(handler.close)
+            except paramiko.SSHException as exc:
+                log.warning("%s: agent forwarding refused: %s", conn.hop, exc)
+        if pty:
+            chan.get_pty(term="xterm", width=80, height=40)
+        chan.exec_command(command)
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        chan.close()
+        raise CommunicatorError(f"{conn.hop}: cannot start a command: {exc}") from None
+    return chan
+
+
+class Pumps:
+    """Threads copying a channel's stdout and stderr to sinks, and a stream to its stdin."""
+
+    def __init__(self, chan: paramiko.Channel, stdout: Callable[[bytes], object],
+                 stderr: Callable[[bytes], object], stdin: Optional[BinaryIO] = None) -> None:
+        self.chan = chan
+        self.errors: List[BaseException] = []
+        self.threads = [
+            threading.Thread(target=self._read, args=(chan.recv, stdout), daemon=True),
+            threading.Thread(target=self._read, args=(chan.recv_stderr, stderr), daemon=True),
+        ]
+        if stdin is not None:
+            self.threads.append(threading.Thread(target=self._feed, args=(stdin,), daemon=True))
+        else:
+            with contextlib.suppress(Exception):
+                chan.shutdown_write()
+        for thread in self.threads:
+            thread.start()
+
+    def _read(self, recv: Callable[[int], bytes], sink: Callable[[bytes], object]) -> None:
+        try:
+            while True:
+                data = recv(READ_CHUNK)
+                if not data:
+                    return
+                sink(data)
+        except BaseException as exc:  # a sink that raises must not hang the command
+            self.errors.append(exc)
+            with contextlib.suppress(Exception):
+                self.chan.close()
+
+    def _feed(self, stdin: BinaryIO) -> None:
+        try:
+            while True:
+                data = stdin.read(READ_CHUNK)
+                if not data:
+                    break
+                self.chan.sendall(data)
+        except (OSError, EOFError, paramiko.SSHException):
+            pass  # the command stopped reading or the connection went away: its status tells
+        finally:
+            with contextlib.suppress(Exception):
+                self.chan.shutdown_write()
+
+    def join(self, timeout: Optional[float] = None) -> bool:
+        for thread in self.threads:
+            thread.join(timeout)
+        return not any(t.is_alive() for t in self.threads)
+
+
+def exit_status(conn: Connection, chan: paramiko.Channel) -> int:
+    """The command's exit status, or DISCONNECTED when the connection went away before it came."""
+    if chan.exit_status_ready() and chan.recv_exit_status() >= 0:
+        return chan.recv_exit_status()
+    if conn.transport.is_active():
+        # No status on a live connection: killed by a signal, or sshd is going down (a reboot).
+        threading.Event().wait(0.5)
+        if conn.transport.is_active() and not conn.timed_out:
+            log.info("%s: the command ended without an exit status (killed by a signal?)", conn.hop)
+            return 255
+    return DISCONNECTED
+
+
+def run_command(conn: Connection, command: str, stdin: Optional[BinaryIO], stdout: OutputStream,
+                stderr: OutputStream, timeout: Optional[float], pty: bool = False,
+                forward_agent: bool = False) -> int:
+    """Run ``command``; return its exit status (DISCONNECTED if the connection is lost)."""
+    with conn.busy():
+        chan = start_command(conn, command, pty, forward_agent)
+        try:
+            pumps = Pumps(chan, stdout.write, stderr.write, stdin)
+            if not chan.status_event.wait(timeout):
+                raise CommandTimeout(f"{conn.hop}: command still running after {timeout:g}s; it was stopped: "
+                                     f"{command[:80]!r}")
+            pumps.join()
+            if pumps.errors:
+                raise CommunicatorError(f"{conn.hop}: reading the output of {command[:80]!r} failed: "
+                                        f"{pumps.errors[0]}")
+            return exit_status(conn, chan)
+        finally:
+            chan.close()

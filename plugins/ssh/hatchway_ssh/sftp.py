@@ -1,0 +1,194 @@
+"""SFTP transfers: pipelined writes to a temp name + posix-rename, prefetched reads."""
+from __future__ import annotations
+
+import contextlib
+import errno
+import posixpath
+import stat
+from pathlib import Path
+from typing import BinaryIO, Iterator, Optional, Sequence, Union
+
+import paramiko
+
+from hatchway.communicator import Transfer
+from hatchway.errors import CommunicatorError, RemotePathError
+from hatchway.files import CHUNK, atomic_writer, is_excluded, walk
+
+from .connection import Connection
+from .remote import parent_of, stage_name
+
+__all__ = ["session", "upload_file", "download_file", "upload_tree", "download_tree", "remote_kind"]
+
+#: Bytes per write call: paramiko splits them into 32 KiB requests, pipelined.
+WRITE_CHUNK = 1024 * 1024
+
+
+@contextlib.contextmanager
+def session(conn: Connection, path: str, action: str) -> Iterator[paramiko.SFTPClient]:
+    """An SFTP client on its own channel; errors become messages naming ``path``."""
+    with conn.busy():
+        try:
+            client = paramiko.SFTPClient.from_transport(conn.transport, window_size=None, max_packet_size=None)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise CommunicatorError(f"{conn.hop}: cannot start the sftp subsystem to {action} {path!r}: {exc}; "
+                                    f"try ssh_file_transfer_method \"scp\"") from None
+        if client is None:
+            raise CommunicatorError(f"{conn.hop}: the server refused the sftp subsystem")
+        try:
+            yield client
+        except (EOFError, paramiko.SSHException) as exc:
+            raise CommunicatorError(f"{conn.hop}: connection lost while trying to {action} {path!r}: "
+                                    f"{exc or type(exc).__name__}") from None
+        except OSError as exc:
+            if isinstance(exc, (RemotePathError, CommunicatorError)):
+                raise
+            if not conn.transport.is_active() or exc.errno is None:
+                raise CommunicatorError(f"{conn.hop}: cannot {action} {path!r}: {exc}") from None
+            raise RemotePathError(f"{conn.hop}: cannot {action} {path!r}: {exc.strerror or exc}") from None
+        finally:
+            with contextlib.suppress(Exception):
+                client.close()
+
+
+def remote_kind(client: paramiko.SFTPClient, path: str) -> Optional[str]:
+    """``"dir"``, ``"file"`` or ``None`` when missing (links followed)."""
+    try:
+        st = client.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+    return "dir" if stat.S_ISDIR(st.st_mode or 0) else "file"
+
+
+def makedirs(client: paramiko.SFTPClient, path: str) -> None:
+    """``mkdir -p`` over sftp; a file in the way is a RemotePathError naming it."""
+    if path in ("", "/", "."):
+        return
+    kind = remote_kind(client, path)
+    if kind == "dir":
+        return
+    if kind == "file":
+        raise RemotePathError(f"cannot create directory {path!r}: a file is in the way")
+    makedirs(client, parent_of(path))
+    try:
+        client.mkdir(path)
+    except OSError:
+        if remote_kind(client, path) != "dir":
+            raise
+
+
+def _write_file(client: paramiko.SFTPClient, handle: BinaryIO, destination: str, mode: int,
+                transfer: Transfer, size: Optional[int] = None) -> None:
+    """Write ``handle`` to ``destination`` under a temp name, chmod, posix-rename."""
+    if remote_kind(client, destination) == "dir":
+        raise RemotePathError(f"cannot upload to {destination!r}: it is a directory")
+    tmp = stage_name(destination)
+    try:
+        with client.open(tmp, "wb") as remote:
+            remote.set_pipelined(True)
+            sent = 0
+            while True:
+                chunk = handle.read(WRITE_CHUNK if size is None else min(WRITE_CHUNK, size - sent))
+                if not chunk:
+                    break
+                remote.write(chunk)
+                sent += len(chunk)
+                transfer.advance(len(chunk))
+        client.chmod(tmp, mode & 0o7777)
+        client.posix_rename(tmp, destination)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            client.remove(tmp)
+        raise
+
+
+def upload_file(conn: Connection, source: Union[Path, BinaryIO], destination: str, mode: int,
+                transfer: Transfer) -> None:
+    with session(conn, destination, "upload to") as client:
+        makedirs(client, parent_of(destination))
+        if isinstance(source, Path):
+            with open(source, "rb") as handle:
+                _write_file(client, handle, destination, mode, transfer)
+        else:
+            _write_file(client, source, destination, mode, transfer)
+
+
+def _read_file(client: paramiko.SFTPClient, source: str, size: int, out: BinaryIO, transfer: Transfer) -> None:
+    with client.open(source, "rb") as remote:
+        if size:
+            remote.prefetch(size)
+        left = size
+        while left > 0:
+            chunk = remote.read(min(CHUNK, left))
+            if not chunk:
+                raise RemotePathError(f"{source!r} shrank while being downloaded")
+            out.write(chunk)
+            left -= len(chunk)
+            transfer.advance(len(chunk))
+
+
+def download_file(conn: Connection, source: str, destination: Union[Path, BinaryIO], transfer: Transfer) -> None:
+    with session(conn, source, "download") as client:
+        try:
+            st = client.stat(source)
+        except FileNotFoundError:
+            raise RemotePathError(f"{conn.hop}: cannot download {source!r}: no such file") from None
+        size = st.st_size or 0
+        transfer.start(size)
+        if isinstance(destination, Path):
+            with atomic_writer(destination, stat.S_IMODE(st.st_mode or 0o644)) as out:
+                _read_file(client, source, size, out, transfer)
+        else:
+            _read_file(client, source, size, destination, transfer)
+
+
+def upload_tree(conn: Connection, source: Path, destination: str, exclude: Sequence[str],
+                transfer: Transfer) -> None:
+    """The contents of ``source`` into ``destination``, file by file, each atomically."""
+    with session(conn, destination, "upload to") as client:
+        makedirs(client, destination)
+        for entry in walk(source, exclude):
+            target = posixpath.join(destination, entry.relpath)
+            if entry.is_dir:
+                kind = remote_kind(client, target)
+                if kind == "file":
+                    raise RemotePathError(f"cannot create directory {target!r}: a file is in the way")
+                if kind is None:
+                    client.mkdir(target)
+                client.chmod(target, entry.mode)
+            else:
+                with open(entry.path, "rb") as handle:
+                    _write_file(client, handle, target, entry.mode, transfer, entry.size)
+
+
+def download_tree(conn: Connection, source: str, destination: Path, exclude: Sequence[str],
+                  transfer: Transfer) -> None:
+    """The contents of the remote directory ``source`` into ``destination``."""
+    with session(conn, source, "download") as client:
+        destination.mkdir(parents=True, exist_ok=True)
+        dir_modes = []
+
+        def visit(remote_dir: str, prefix: str) -> None:
+            for attr in sorted(client.listdir_attr(remote_dir), key=lambda a: a.filename):
+                rel = prefix + attr.filename
+                if is_excluded(rel, exclude):
+                    continue
+                path = posixpath.join(remote_dir, attr.filename)
+                mode = attr.st_mode or 0
+                if stat.S_ISLNK(mode):
+                    mode = client.stat(path).st_mode or 0
+                local = destination.joinpath(*rel.split("/"))
+                if stat.S_ISDIR(mode):
+                    local.mkdir(exist_ok=True)
+                    dir_modes.append((local, stat.S_IMODE(mode)))
+                    visit(path, rel + "/")
+                elif stat.S_ISREG(mode):
+                    with atomic_writer(local, stat.S_IMODE(mode)) as out:
+                        _read_file(client, path, attr.st_size or 0, out, transfer)
+
+        visit(source, "")
+        for path, mode in reversed(dir_modes):
+            path.chmod(mode)

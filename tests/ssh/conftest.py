@@ -1,0 +1,138 @@
+"""Fixtures: a real OpenSSH sshd on loopback, keys, and a helper to build connected relays."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List
+
+import pytest
+
+from hatchway.communicator import Target
+from hatchway.config import build
+from hatchway.relay import Relay
+from hatchway_ssh import SSHCommunicator, SSHConfig
+from servers.sshd import TEST_PASSWORD, TEST_USER, Sshd, keygen
+
+
+@pytest.fixture(scope="session")
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ssh-keys")
+
+
+@pytest.fixture(scope="session")
+def client_key(keys_dir: Path) -> Path:
+    """An unencrypted ed25519 key the default server authorizes."""
+    return keygen(keys_dir / "id_ed25519", "ed25519")
+
+
+def start_server(extra: Dict[str, object] = None, keys: List[Path] = ()) -> Sshd:
+    server = Sshd(extra=extra)
+    for key in keys:
+        server.authorize(Path(str(key) + ".pub").read_text())
+    return server.start()
+
+
+@pytest.fixture(scope="session")
+def sshd(client_key: Path) -> Iterator[Sshd]:
+    """One server shared by the tests that do not change it."""
+    server = start_server(keys=[client_key])
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def fresh_sshd(client_key: Path) -> Iterator[Callable[..., Sshd]]:
+    """A factory of servers owned by one test (stopped afterwards, also on failure)."""
+    servers: List[Sshd] = []
+
+    def make(extra: Dict[str, object] = None, keys: List[Path] = None, start: bool = True) -> Sshd:
+        server = Sshd(extra=extra)
+        for key in (keys if keys is not None else [client_key]):
+            server.authorize(Path(str(key) + ".pub").read_text())
+        servers.append(server)
+        return server.start() if start else server
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+def make_config(server: Sshd, **keys: object) -> SSHConfig:
+    """Build an SSHConfig the way a template does (so conversions and checks run)."""
+    data = {"ssh_host": server.host, "ssh_port": server.port, "ssh_username": TEST_USER, "ssh_timeout": "20s"}
+    data.update({k: v for k, v in keys.items() if v is not None})
+    for key in [k for k, v in keys.items() if v is None]:
+        data.pop(key, None)
+    config, problems = build(SSHConfig, data)
+    assert config is not None, [str(p) for p in problems]
+    return config
+
+
+@pytest.fixture
+def relays() -> Iterator[Callable[..., Relay]]:
+    """``relays(server, **keys)`` -> a connected Relay (cleaned up after the test)."""
+    made: List[Relay] = []
+
+    def make(server: Sshd, connect: bool = True, target: Target = None, **keys: object) -> Relay:
+        config = make_config(server, **keys)
+        relay = Relay(SSHCommunicator(config, target or Target()))
+        made.append(relay)
+        if connect:
+            relay.wait_connected(config.connect_timeout())
+        return relay
+
+    yield make
+    for relay in made:
+        relay.cleanup()
+
+
+@pytest.fixture(scope="session")
+def no_tar_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PATH for sessions with every usual program except tar (a remote without tar)."""
+    directory = tmp_path_factory.mktemp("no-tar-bin")
+    for source_dir in ("/usr/local/bin", "/usr/bin", "/bin"):
+        if not os.path.isdir(source_dir):
+            continue
+        for name in os.listdir(source_dir):
+            if name in ("tar", "busybox") or (directory / name).exists():
+                continue
+            os.symlink(os.path.join(source_dir, name), directory / name)
+    os.chmod(directory, 0o755)
+    for parent in directory.parents:
+        if str(parent).startswith("/tmp/"):
+            os.chmod(parent, 0o755)
+    return str(directory)
+
+
+@pytest.fixture(scope="session")
+def no_tar_sshd(no_tar_path: str, client_key: Path) -> Iterator[Sshd]:
+    """A server whose sessions find no tar on their PATH."""
+    server = start_server({"SetEnv": f"PATH={no_tar_path}"}, keys=[client_key])
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def ssh_agent(keys_dir: Path) -> Iterator[Dict[str, str]]:
+    """A real ssh-agent; yields its environment (SSH_AUTH_SOCK, SSH_AGENT_PID)."""
+    if not shutil.which("ssh-agent"):
+        pytest.fail("ssh-agent not found: apt-get install openssh-client, or run scripts/test-all.sh")
+    sock = keys_dir / "agent.sock"
+    proc = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    import time
+
+    deadline = time.monotonic() + 10
+    while not sock.exists():
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("ssh-agent did not create its socket")
+        time.sleep(0.05)
+    yield {"SSH_AUTH_SOCK": str(sock), "SSH_AGENT_PID": str(proc.pid)}
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+__all__ = ["TEST_PASSWORD", "TEST_USER", "make_config", "start_server"]
