@@ -1,0 +1,493 @@
+"""WinRS over pywinrm: shells kept in a pool, commands with streamed output, errors made human.
+
+Imported lazily (it imports ``winrm`` and ``requests``). The pieces:
+
+- :class:`Channel`: one ``winrm.protocol.Protocol`` (so one HTTP connection
+  and, with NTLM, one security context) plus one remote shell. A channel
+  is used by one thread at a time.
+- :class:`Session`: the pool of channels of one communicator; commands
+  borrow a channel and give it back, so shells are reused, not leaked, and
+  several commands can run at once (each on its own channel).
+- :meth:`Session.run`: Command, stdin Sends, a Receive loop of our own that
+  hands every response's output to the caller at once and keeps an overall
+  deadline (pywinrm's own loop retries ``w:TimedOut`` forever), then Signal.
+  A dropped connection is re-made with a fresh Protocol (a sealed NTLM
+  message cannot be replayed on a new context) and the Receive retried; a
+  shell that is gone gives :data:`hatchway.DISCONNECTED`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.parse
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import requests
+import winrm.exceptions as wex
+from winrm.protocol import Protocol
+
+from hatchway.communicator import DISCONNECTED, OutputStream
+from hatchway.errors import CommandTimeout, CommunicatorError, ConnectError, RetryableConnectError
+
+from .config import WinRMConfig
+
+__all__ = ["Session", "Channel", "EnvelopeTooLarge", "Disconnected", "endpoint_url"]
+
+log = logging.getLogger("hatchway.winrm")
+
+#: WSManFault codes: ERROR_BUSY, and the "shell/command not found" of a shell that is gone.
+BUSY = 170
+INVALID_SELECTORS = 2150858843
+#: Attempts at re-making a dropped connection during one command.
+RECONNECTS = 3
+#: Idle shells kept open for the next command.
+IDLE_SHELLS = 4
+
+
+class EnvelopeTooLarge(CommunicatorError):
+    """The server answered HTTP 413: the request was bigger than its MaxEnvelopeSizekb."""
+
+
+class Disconnected(CommunicatorError):
+    """The connection (or the shell) was lost and could not be re-made."""
+
+
+def endpoint_url(config: WinRMConfig, host: str, port: int) -> str:
+    scheme = "https" if config.winrm_use_ssl else "http"
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"{scheme}://{shown}:{port}/wsman"
+
+
+def _dropped(exc: BaseException) -> bool:
+    """Is ``exc`` a lost connection (or an NTLM-sealed message refused after a silent reconnect)?"""
+    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                        requests.exceptions.ReadTimeout)):
+        return not isinstance(exc, requests.exceptions.SSLError)
+    return isinstance(exc, wex.WinRMTransportError) and exc.code == 400
+
+
+class Channel:
+    """One Protocol and one shell; not thread-safe (a command owns it while it runs)."""
+
+    def __init__(self, session: "Session") -> None:
+        self.session = session
+        self.protocol: Protocol = session.new_protocol()
+        self.shell_id: Optional[str] = None
+        self.broken = False
+
+    def open(self) -> "Channel":
+        self.shell_id = self.session.call(lambda: self.protocol.open_shell(codepage=65001, noprofile=True))
+        return self
+
+    def reconnect(self) -> None:
+        """Replace the HTTP connection (and security context); the shell lives on in the server."""
+        self.discard_connection()
+        self.protocol = self.session.new_protocol()
+
+    def discard_connection(self) -> None:
+        try:
+            self.protocol.transport.close_session()
+        except Exception:  # pragma: no cover - closing a broken socket
+            pass
+
+    def close(self) -> None:
+        """Delete the shell (best effort) and close the connection."""
+        if self.shell_id is not None and not self.broken:
+            try:
+                self.protocol.close_shell(self.shell_id, close_session=False)
+            except Exception as exc:  # the host may be gone already: nothing to clean there
+                log.debug("closing shell %s: %s", self.shell_id, exc)
+        self.shell_id = None
+        self.discard_connection()
+
+
+class Session:
+    """The channels of one communicator to one WinRM endpoint."""
+
+    def __init__(self, config: WinRMConfig, host: str, port: int) -> None:
+        self.config = config
+        self.host = host
+        self.port = port
+        self.url = endpoint_url(config, host, port)
+        self.operation_timeout = max(1, int(float(config.winrm_operation_timeout)))
+        self._idle: List[Channel] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- connections ---------------------------------------------------
+    def describe(self) -> str:
+        return f"{self.config.winrm_username}@{self.host}:{self.port}"
+
+    def new_protocol(self) -> Protocol:
+        c = self.config
+        transport = c.transport
+        kwargs = dict(
+            transport=transport,
+            username=c.winrm_username or None,
+            password=c.winrm_password if transport != "certificate" else None,
+            server_cert_validation="ignore" if c.winrm_insecure else "validate",
+            ca_trust_path=c.winrm_ca_cert_file or None,
+            cert_pem=c.winrm_client_cert_file or None,
+            cert_key_pem=c.winrm_client_key_file or None,
+            read_timeout_sec=self.operation_timeout + 10,
+            operation_timeout_sec=self.operation_timeout,
+            message_encryption=c.winrm_message_encryption,
+            proxy=self._proxy(),
+        )
+        try:
+            return Protocol(self.url, **kwargs)
+        except wex.WinRMError as exc:
+            raise ConnectError(f"cannot set up WinRM to {self.describe()}: {exc}") from None
+
+    def _proxy(self) -> Optional[str]:
+        """An explicit proxy (from the environment, as Packer does), or ``None`` with winrm_no_proxy."""
+        if self.config.winrm_no_proxy:
+            return None
+        proxies = requests.utils.get_environ_proxies(self.url)
+        scheme = urllib.parse.urlsplit(self.url).scheme
+        return proxies.get(scheme) or proxies.get("all") or None
+
+    def call(self, fn: Callable[[], object], retries: int = 3) -> object:
+        """Call ``fn`` (one WS-Man request), retrying ERROR_BUSY (170) as Windows asks; errors made human."""
+        delay = 0.5
+        for attempt in range(retries + 1):
+            try:
+                return fn()
+            except wex.WSManFaultError as exc:
+                if exc.wsman_fault_code == BUSY and attempt < retries:
+                    log.debug("%s is busy (170); retrying in %ss", self.host, delay)
+                    time.sleep(delay)
+                    delay *= 2
+                    continue
+                raise self.translate(exc) from None
+            except AssertionError:
+                raise CommunicatorError(f"{self.describe()} answered a WS-Management request out of turn") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def translate(self, exc: BaseException) -> Exception:
+        """A pywinrm/requests exception as the Hatchway error a user can act on."""
+        where = self.describe()
+        if isinstance(exc, requests.exceptions.SSLError):
+            return ConnectError(
+                f"TLS verification of {self.url} failed ({_short(exc)}): set winrm_ca_cert_file to the CA bundle "
+                f"that signed the server's certificate, or winrm_insecure to true")
+        if isinstance(exc, wex.InvalidCredentialsError):
+            return self._explain_401()
+        if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+            return RetryableConnectError(f"cannot reach WinRM at {self.url}: {_short(exc)}")
+        if isinstance(exc, wex.WinRMTransportError):
+            return CommunicatorError(f"{self.url} answered HTTP {exc.code}: {(exc.response_text or '')[:200]}")
+        if isinstance(exc, (wex.WSManFaultError, wex.WinRMTransportError)) and exc.code == 413:
+            return EnvelopeTooLarge(f"{self.host} refused a request as too large (HTTP 413, MaxEnvelopeSizekb)")
+        if isinstance(exc, wex.WSManFaultError):
+            if exc.wsman_fault_code == INVALID_SELECTORS:
+                return Disconnected(f"the shell on {where} is gone (the host restarted?)")
+            reason = (exc.reason or "").strip()
+            return CommunicatorError(f"{where} refused the request: {reason} (WSManFault {exc.wsman_fault_code})")
+        if isinstance(exc, wex.WinRMOperationTimeoutError):
+            return CommunicatorError(f"{where} did not answer within {self.operation_timeout}s (w:TimedOut)")
+        if isinstance(exc, wex.WinRMError):
+            return CommunicatorError(f"WinRM error from {where}: {exc}")
+        return exc if isinstance(exc, Exception) else CommunicatorError(str(exc))
+
+    def _explain_401(self) -> Exception:
+        """Tell bad credentials apart from a scheme the server does not offer (Basic off, or HTTP refused)."""
+        offered = ""
+        try:
+            with requests.Session() as probe:
+                probe.trust_env = not self.config.winrm_no_proxy
+                reply = probe.post(self.url, data=b"", timeout=10, verify=False if self.config.winrm_insecure else (
+                    self.config.winrm_ca_cert_file or True))
+                offered = reply.headers.get("WWW-Authenticate", "")
+        except requests.RequestException:
+            pass
+        transport = self.config.transport
+        wanted = {"basic": "basic", "ntlm": "negotiate", "kerberos": "negotiate", "credssp": "credssp"}.get(transport)
+        if wanted and offered and wanted not in offered.lower():
+            schemes = ", ".join(part.split()[0] for part in offered.split(",") if part.strip()) or "none"
+            if transport == "basic":
+                return ConnectError(
+                    f"{self.host} does not accept Basic authentication over {urllib.parse.urlsplit(self.url).scheme}"
+                    f" (it offers: {schemes}): Basic auth is disabled or unencrypted traffic is refused; set "
+                    f"winrm_use_ssl to true, or winrm_use_ntlm to true, or enable AllowUnencrypted and Basic on the"
+                    f" host")
+            return ConnectError(f"{self.host} does not offer {transport} authentication (it offers: {schemes}): "
+                                f"choose another winrm_transport")
+        return ConnectError(
+            f"the credentials for {self.describe()} were rejected (HTTP 401): check winrm_username and "
+            f"winrm_password")
+
+    # -- the pool ------------------------------------------------------
+    def acquire(self) -> Channel:
+        with self._lock:
+            if self._closed:
+                self._closed = False  # connect after cleanup is allowed
+            if self._idle:
+                return self._idle.pop()
+        channel = Channel(self)
+        try:
+            return channel.open()
+        except BaseException as exc:
+            channel.broken = True
+            channel.close()
+            if isinstance(exc, Exception) and not isinstance(exc, CommunicatorError):
+                raise self.translate(exc) from None
+            raise
+
+    def release(self, channel: Channel) -> None:
+        if channel.broken or channel.shell_id is None:
+            channel.close()
+            return
+        with self._lock:
+            if not self._closed and len(self._idle) < IDLE_SHELLS:
+                self._idle.append(channel)
+                return
+        channel.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._closed = True
+        for channel in idle:
+            channel.close()
+
+    # -- commands ------------------------------------------------------
+    def run(
+        self,
+        command: str,
+        arguments: Sequence[str] = (),
+        *,
+        stdin: Optional[Iterable[bytes]] = None,
+        stdout: OutputStream,
+        stderr: OutputStream,
+        timeout: Optional[float] = None,
+        skip_cmd_shell: bool = False,
+        concurrent_stdin: bool = False,
+        on_sent: Callable[[int], None] = lambda n: None,
+    ) -> int:
+        """Run one command on a pooled shell; return its exit status (or DISCONNECTED).
+
+        ``stdin`` is an iterable of byte chunks, each sent in one WS-Man
+        Send (the last with ``End="true"``). With ``concurrent_stdin`` they
+        are sent from a second connection while this one receives (for
+        commands that answer while reading); otherwise all are sent first.
+        :class:`EnvelopeTooLarge` from a Send propagates (the caller resizes).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        channel = self.acquire()
+        command_id: Optional[str] = None
+        try:
+            try:
+                command_id = self._start(channel, command, arguments, stdin is not None, skip_cmd_shell)
+            except Disconnected:
+                channel.broken = True
+                return DISCONNECTED
+            sender: Optional[_Sender] = None
+            if stdin is not None:
+                if concurrent_stdin:
+                    sender = _Sender(self, channel.shell_id or "", command_id, stdin, on_sent)
+                    sender.start()
+                else:
+                    self._send_all(channel, command_id, stdin, on_sent)
+            try:
+                status = self._receive(channel, command_id, stdout, stderr, deadline)
+            except CommandTimeout:
+                raise CommandTimeout(
+                    f"the command ran longer than {timeout:g}s on {self.host} and was stopped") from None
+            finally:
+                if sender is not None:
+                    sender.finish()
+            if sender is not None and sender.error is not None:
+                raise sender.error
+            return status
+        except Disconnected:
+            channel.broken = True
+            return DISCONNECTED
+        except BaseException:
+            if command_id is not None and not channel.broken:
+                self._signal(channel, command_id)
+                command_id = None
+            raise
+        finally:
+            if command_id is not None and not channel.broken:
+                self._signal(channel, command_id)
+            self.release(channel)
+
+    def _start(self, channel: Channel, command: str, arguments: Sequence[str], has_stdin: bool,
+               skip_cmd_shell: bool) -> str:
+        def start() -> str:
+            return channel.protocol.run_command(channel.shell_id, command, list(arguments),
+                                                console_mode_stdin=not has_stdin, skip_cmd_shell=skip_cmd_shell)
+        for attempt in range(RECONNECTS + 1):
+            try:
+                return str(self.call(start))
+            except wex.WinRMOperationTimeoutError:
+                if attempt == RECONNECTS:
+                    raise self.translate(wex.WinRMOperationTimeoutError()) from None
+            except Exception as exc:
+                if not _dropped(exc) or attempt == RECONNECTS:
+                    error = self.translate(exc) if not isinstance(exc, CommunicatorError) else exc
+                    if isinstance(error, RetryableConnectError):
+                        raise Disconnected(str(error)) from None
+                    raise error from None
+                self._reconnect(channel, attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _reconnect(self, channel: Channel, attempt: int) -> None:
+        log.debug("connection to %s dropped; re-making it (attempt %d)", self.url, attempt + 1)
+        time.sleep(min(0.2 * (2 ** attempt), 2.0))
+        channel.reconnect()
+
+    def send(self, protocol: Protocol, shell_id: str, command_id: str, data: bytes, end: bool) -> bool:
+        """One Send; False if the command no longer takes input (it exited). Raises EnvelopeTooLarge."""
+        try:
+            self.call(lambda: protocol.send_command_input(shell_id, command_id, data, end=end))
+            return True
+        except wex.WinRMOperationTimeoutError:
+            return True  # Windows may time out a Send it did accept (Ansible ignores it too)
+        except wex.WinRMTransportError as exc:
+            if _dropped(exc):
+                raise
+            raise self.translate(exc) from None
+        except CommunicatorError as exc:
+            if isinstance(exc, (EnvelopeTooLarge, Disconnected)):
+                raise
+            log.debug("stdin refused, the command has probably exited: %s", exc)
+            return False
+
+    def _send_all(self, channel: Channel, command_id: str, chunks: Iterable[bytes],
+                  on_sent: Callable[[int], None]) -> None:
+        """Send every chunk in order. On HTTP 413, ``chunks.resplit(data)`` (if it has one) cuts the
+        refused chunk into smaller ones, which are sent instead: a 413 means nothing was taken."""
+        resplit = getattr(chunks, "resplit", None)
+        for data, end in _with_end(chunks):
+            pending = [data]
+            while pending:
+                piece = pending.pop(0)
+                try:
+                    accepted = self._send_one(channel, command_id, piece, end and not pending)
+                except EnvelopeTooLarge:
+                    pieces = resplit(piece) if resplit is not None else None
+                    if not pieces or len(pieces) < 2:
+                        raise
+                    pending = list(pieces) + pending
+                    continue
+                if not accepted:
+                    return
+                on_sent(len(piece))
+
+    def _send_one(self, channel: Channel, command_id: str, data: bytes, end: bool) -> bool:
+        for attempt in range(RECONNECTS + 1):
+            try:
+                return self.send(channel.protocol, channel.shell_id or "", command_id, data, end)
+            except (requests.exceptions.RequestException, wex.WinRMTransportError) as exc:
+                if not _dropped(exc) or attempt == RECONNECTS:
+                    raise self.translate(exc) from None
+                self._reconnect(channel, attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _receive(self, channel: Channel, command_id: str, stdout: OutputStream, stderr: OutputStream,
+                 deadline: Optional[float]) -> int:
+        drops = 0
+        while True:
+            wait = self.operation_timeout
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise CommandTimeout("")
+                wait = max(1, min(wait, int(remaining) + 1))
+            channel.protocol.operation_timeout_sec = wait
+            try:
+                out, err, status, done = channel.protocol.get_command_output_raw(channel.shell_id, command_id)
+            except wex.WinRMOperationTimeoutError:
+                continue  # no output within OperationTimeout: ask again
+            except wex.WSManFaultError as exc:
+                if exc.wsman_fault_code == BUSY:
+                    time.sleep(0.5)
+                    continue
+                raise self.translate(exc) from None
+            except Exception as exc:
+                if not _dropped(exc):
+                    raise self.translate(exc) from None
+                drops += 1
+                if drops > RECONNECTS:
+                    raise Disconnected(f"lost the connection to {self.url}: {_short(exc)}") from None
+                try:
+                    self._reconnect(channel, drops - 1)
+                except CommunicatorError as again:
+                    raise Disconnected(str(again)) from None
+                continue
+            drops = 0
+            if out:
+                stdout.write(out)
+            if err:
+                stderr.write(err)
+            if done:
+                return status
+
+    def _signal(self, channel: Channel, command_id: str) -> None:
+        """Terminate and forget the command (best effort: a failure only costs the shell)."""
+        try:
+            channel.protocol.operation_timeout_sec = self.operation_timeout
+            self.call(lambda: channel.protocol.cleanup_command(channel.shell_id, command_id), retries=1)
+        except Exception as exc:
+            log.debug("signal to %s failed: %s", command_id, exc)
+            channel.broken = True
+
+
+class _Sender(threading.Thread):
+    """Sends stdin from its own connection while the command's channel receives."""
+
+    def __init__(self, session: Session, shell_id: str, command_id: str, chunks: Iterable[bytes],
+                 on_sent: Callable[[int], None]) -> None:
+        super().__init__(name="winrm-stdin", daemon=True)
+        self.session = session
+        self.shell_id = shell_id
+        self.command_id = command_id
+        self.chunks = chunks
+        self.on_sent = on_sent
+        self.error: Optional[BaseException] = None
+        self.protocol: Optional[Protocol] = None
+
+    def run(self) -> None:
+        try:
+            self.protocol = self.session.new_protocol()
+            for data, end in _with_end(self.chunks):
+                if not self.session.send(self.protocol, self.shell_id, self.command_id, data, end):
+                    return
+                self.on_sent(len(data))
+        except BaseException as exc:  # reported to the command's thread
+            self.error = exc if isinstance(exc, CommunicatorError) else self.session.translate(exc)
+
+    def finish(self) -> None:
+        self.join(timeout=30)
+        if self.protocol is not None:
+            try:
+                self.protocol.transport.close_session()
+            except Exception:  # pragma: no cover
+                pass
+
+
+def _with_end(chunks: Iterable[bytes]) -> Iterator[Tuple[bytes, bool]]:
+    """Each chunk with "is it the last one?"; an empty iterable still yields one empty, final chunk."""
+    iterator = iter(chunks)
+    try:
+        current = next(iterator)
+    except StopIteration:
+        yield b"", True
+        return
+    for following in iterator:
+        yield current, False
+        current = following
+    yield current, True
+
+
+def _short(exc: BaseException) -> str:
+    """The useful last part of a requests/urllib3 error chain."""
+    text = str(exc)
+    for marker in ("Errno", "Connection refused", "timed out", "certificate verify failed", "Max retries"):
+        index = text.find(marker)
+        if index >= 0 and marker != "Max retries":
+            return text[index:].rstrip("')\"]")[:160]
+    return text[:160]

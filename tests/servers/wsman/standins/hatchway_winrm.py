@@ -1,0 +1,213 @@
+"""Stand-ins for the PowerShell scripts of hatchway-winrm (plugins/winrm/hatchway_winrm/ps/*.ps1).
+
+Each function does, on this POSIX machine, what its script does on Windows,
+step by step and with the same exit codes and messages; the ``$IsLinux``
+branches (POSIX modes) are the ones a Unix PowerShell would take. The test
+server has already parsed the real script text with a PowerShell grammar
+before it calls these.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import stat
+import tempfile
+import uuid
+import zipfile
+from typing import Dict, Iterator
+
+from . import standin
+
+_DOWNLOAD_CHUNK = 196608
+
+
+def script_args(script: str, *names: str) -> Dict[str, str]:
+    """The ``$name = '<base64 of UTF-8>'`` assignments that scripts.render put in (the first of each)."""
+    found = {}
+    for name in names:
+        match = re.search(rf"^\s*\${name} = '([A-Za-z0-9+/=]*)'\s*$", script, re.M)
+        if match is None:
+            raise ValueError(f"the script has no ${name} argument")
+        found[name] = base64.b64decode(match.group(1)).decode("utf-8")
+    return found
+
+
+def _lines(reader) -> Iterator[bytes]:
+    pending = b""
+    while True:
+        data = reader.read(65536)
+        if not data:
+            break
+        pending += data
+        *lines, pending = pending.split(b"\n")
+        yield from lines
+    if pending:
+        yield pending
+
+
+def _fail(ctx, code: int, message: str) -> int:
+    ctx.stderr.write(f"hatchway: {message}\n".encode("utf-8"))
+    return code
+
+
+def _full_path(ctx, path: str) -> str:
+    return os.path.normpath(os.path.join(ctx.cwd or os.getcwd(), path))
+
+
+def _part_name(target: str) -> str:
+    head, tail = os.path.split(target)
+    return os.path.join(head, f".{tail}.hatchway-{uuid.uuid4().hex}.part")
+
+
+def _move_into(part: str, target: str) -> None:
+    if os.path.isdir(target):
+        raise OSError(f"a directory is in the way: {target}")
+    os.replace(part, target)
+
+
+@standin("hatchway-ping")
+def ping(ctx) -> int:
+    ctx.stdout.write(b"hatchway: WinRM connected\n")
+    return 0
+
+
+@standin("hatchway-upload")
+def upload(ctx) -> int:
+    args = script_args(ctx.script, "path", "mode", "unzip")
+    path = _full_path(ctx, args["path"])
+    bits = int(args["mode"], 8)
+    unzip = args["unzip"] == "1"
+    try:
+        if unzip:
+            os.makedirs(path, exist_ok=True)
+            fd, tmp = tempfile.mkstemp()
+            out = os.fdopen(fd, "wb")
+        else:
+            if os.path.isdir(path):
+                raise OSError("it is a directory")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = _part_name(path)
+            out = open(tmp, "wb")
+    except OSError as exc:
+        return _fail(ctx, 2, f"cannot write {path}: {exc.strerror or exc}")
+    sha = hashlib.sha256()
+    expected = None
+    with out:
+        for raw in _lines(ctx.stdin):
+            line = raw.decode("ascii").strip()
+            if not line:
+                continue
+            if line.startswith("#sha256:"):
+                expected = line[8:].strip()
+                continue
+            data = base64.b64decode(line)
+            sha.update(data)
+            out.write(data)
+    actual = sha.hexdigest()
+    if actual != expected:
+        os.unlink(tmp)
+        if expected:
+            return _fail(ctx, 3, f"checksum mismatch for {path}: sent {expected}, got {actual}")
+        return _fail(ctx, 3, f"the upload of {path} was interrupted; nothing was changed")
+    try:
+        if not unzip:
+            os.chmod(tmp, bits)
+            _move_into(tmp, path)
+        else:
+            try:
+                _expand(tmp, path)
+            finally:
+                os.unlink(tmp)
+    except (OSError, ValueError) as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        return _fail(ctx, 2, f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}")
+    ctx.stdout.write(f"hatchway: ok {actual}\n".encode())
+    return 0
+
+
+def _expand(archive_path: str, path: str) -> None:
+    root = path.rstrip("/") + os.sep
+    with zipfile.ZipFile(archive_path) as archive:
+        for entry in archive.infolist():
+            name = entry.filename.replace("\\", "/")
+            if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in name.split("/"):
+                raise ValueError(f"unsafe archive entry refused: {name}")
+            target = os.path.normpath(os.path.join(root, name))
+            if not (target + os.sep).startswith(root) and target + os.sep != root:
+                raise ValueError(f"unsafe archive entry refused: {name}")
+            bits = (entry.external_attr >> 16) & 0o7777
+            if name.endswith("/"):
+                os.makedirs(target, exist_ok=True)
+                if bits:
+                    os.chmod(target, bits)
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            part = _part_name(target)
+            with archive.open(entry) as src, open(part, "wb") as dst:
+                while True:
+                    block = src.read(1 << 20)
+                    if not block:
+                        break
+                    dst.write(block)
+            if bits:
+                os.chmod(part, bits)
+            _move_into(part, target)
+
+
+@standin("hatchway-download")
+def download(ctx) -> int:
+    path = script_args(ctx.script, "path")["path"]
+    full = _full_path(ctx, path)
+    temp_zip = None
+    if os.path.isfile(full):
+        source, kind = full, "F"
+    elif os.path.isdir(full):
+        fd, temp_zip = tempfile.mkstemp(suffix=".zip")
+        os.close(fd)
+        _zip_directory(full, temp_zip)
+        source, kind = temp_zip, "Z"
+    else:
+        return _fail(ctx, 2, f"no such file or directory: {path}")
+    try:
+        mode = format(stat.S_IMODE(os.stat(full).st_mode), "o")
+        sha = hashlib.sha256()
+        with open(source, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            ctx.stdout.write(f"{kind} {size} {mode}\n".encode())
+            while True:
+                block = handle.read(_DOWNLOAD_CHUNK)
+                if not block:
+                    break
+                sha.update(block)
+                ctx.stdout.write(base64.b64encode(block) + b"\n")
+        ctx.stdout.write(f"H {sha.hexdigest()}\n".encode())
+    finally:
+        if temp_zip:
+            os.unlink(temp_zip)
+    return 0
+
+
+def _zip_directory(root: str, archive_path: str) -> None:
+    """What ZipFile.CreateFromDirectory writes on Unix: files, empty directories, modes in the high bits."""
+    with zipfile.ZipFile(archive_path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for here, dirs, files in os.walk(root):
+            dirs.sort()
+            rel = os.path.relpath(here, root)
+            rel = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            if rel and not dirs and not files:
+                info = zipfile.ZipInfo(rel)
+                info.external_attr = (stat.S_IFDIR | stat.S_IMODE(os.stat(here).st_mode)) << 16 | 0x10
+                archive.writestr(info, b"")
+            for name in sorted(files):
+                full = os.path.join(here, name)
+                info = zipfile.ZipInfo.from_file(full, rel + name)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with open(full, "rb") as src, archive.open(info, "w") as dst:
+                    while True:
+                        block = src.read(1 << 20)
+                        if not block:
+                            break
+                        dst.write(block)
