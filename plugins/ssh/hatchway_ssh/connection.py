@@ -226,7 +226,18 @@ class Connection:
             if self.keep_alive > 0 and now - last_keepalive >= self.keep_alive:
                 last_keepalive = now
                 with contextlib.suppress(Exception):
-                    self.transport.global_request("keepalive@openssh.com", wait=False)
+                    self._send_keepalive()
+
+    def _send_keepalive(self) -> None:
+        """A global request that wants a reply (as OpenSSH's ServerAliveInterval), without waiting for it.
+
+        The reply is traffic: it proves the server is alive to the read/write watchdog.
+        """
+        message = paramiko.Message()
+        message.add_byte(paramiko.common.cMSG_GLOBAL_REQUEST)
+        message.add_string("keepalive@openssh.com")
+        message.add_boolean(True)
+        self.transport._send_user_message(message)
 
     # -- channels ----------------------------------------------------------
     def open_session(self, timeout: float = 60.0) -> paramiko.Channel:
