@@ -9,6 +9,7 @@ plus the builder keys that shape the communicator: ``exec_user`` and
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any, BinaryIO, List, Optional, Sequence, Tuple, Union
 
@@ -19,7 +20,7 @@ from hatchway.communicator import CommunicatorConfig, OutputStream, Target, Tran
 from hatchway.errors import CommandTimeout, CommunicatorError, ConnectError, RemotePathError
 
 from . import daemon
-from .execution import StartFailed, run_exec
+from .execution import Sockets, StartFailed, run_exec
 from .transfers import RENAME_SCRIPT, Archive
 from .users import resolve_owner
 
@@ -67,6 +68,7 @@ class DockerCommunicator(hatchway.Communicator):
         self._archive: Any = None
         self._has_shell = True
         self._lock = threading.Lock()
+        self._sockets = Sockets()
 
     # -- helpers -------------------------------------------------------
     def connect_timeout(self) -> float:
@@ -86,16 +88,24 @@ class DockerCommunicator(hatchway.Communicator):
             self.connect()
         return self._api, self._archive
 
-    def _died(self, api: Any, doing: str) -> Optional[CommunicatorError]:
-        """An error saying the container stopped, if it did."""
-        try:
-            state = api.inspect_container(self.container_id)["State"]
-        except Exception:
-            return CommunicatorError(f"{self._where} is gone while {doing}; was it removed?")
-        if state.get("Running"):
-            return None
-        return CommunicatorError(f"{self._where} stopped while {doing}: {container_state(state)}; "
-                                 f"see `docker logs {daemon.short(self.container_id)}`")
+    def _died(self, api: Any, doing: str, settle: float = 0.0) -> Optional[ConnectError]:
+        """An error saying the container stopped, if it did (retrying cannot help: a :class:`ConnectError`).
+
+        ``settle``: seconds to let the engine record a stop that is under way
+        (a killed container's commands end a moment before its state says so).
+        """
+        deadline = time.monotonic() + settle
+        while True:
+            try:
+                state = api.inspect_container(self.container_id)["State"]
+            except Exception:
+                return ConnectError(f"{self._where} is gone while {doing}; was it removed?")
+            if not state.get("Running"):
+                return ConnectError(f"{self._where} stopped while {doing}: {container_state(state)}; "
+                                    f"see `docker logs {daemon.short(self.container_id)}`")
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
 
     # -- hooks ---------------------------------------------------------
     @hatchway.hookimpl
@@ -123,7 +133,7 @@ class DockerCommunicator(hatchway.Communicator):
                 archive = Archive(api, self.container_id)
                 self._has_shell = archive.stat(SHELL) is not None
                 if self._has_shell:
-                    archive.rename = self._rename
+                    archive.rename, archive.discard = self._rename, self._discard
                 if self.fix_upload_owner:
                     user = self.exec_user or info.get("Config", {}).get("User", "") or ""
                     archive.owner = resolve_owner(user, archive.read_file, self._where)
@@ -140,15 +150,20 @@ class DockerCommunicator(hatchway.Communicator):
         try:
             result = run_exec(api, self.container_id, [SHELL, "-c", command], user=self.exec_user, stdin=stdin,
                               stdout=stdout, stderr=stderr, timeout=timeout,
-                              kill_argv=[SHELL, "-c", KILL_SCRIPT, "sh"])
+                              kill_argv=[SHELL, "-c", KILL_SCRIPT, "sh"], sockets=self._sockets)
         except StartFailed as exc:
             raise self._start_failure(str(exc), "the command") from None
+        except CommunicatorError as exc:
+            raise self._died(api, "running a command") or exc
+        if result.closed:
+            raise CommunicatorError(f"the command in {self._where} was stopped: the communicator was closed "
+                                    "(the build is being cancelled or cleaned up)")
         if result.timed_out:
             raise CommandTimeout(f"the command ran longer than {timeout:g}s in {self._where} and was killed; "
                                  "raise the provisioner's timeout if it needs longer")
         code = result.exit_code
-        if code is None or code >= 128:
-            died = self._died(api, "running a command")
+        if code is None or code >= 128:  # killed by a signal: perhaps with the whole container
+            died = self._died(api, "running a command", settle=2.0)
             if died is not None:
                 raise died
         if code is None:
@@ -156,11 +171,12 @@ class DockerCommunicator(hatchway.Communicator):
         return code
 
     def _start_failure(self, engine_words: str, what: str) -> CommunicatorError:
+        """The error for a program the engine could not start; fatal ones are :class:`ConnectError`."""
         died = self._died(self._api, f"starting {what}")
         if died is not None:
             return died
         if f'"{SHELL}"' in engine_words and "no such file" in engine_words:
-            return CommunicatorError(f"the image of {self._where} has no {SHELL}, so it cannot run {what}; "
+            return ConnectError(f"the image of {self._where} has no {SHELL}, so it cannot run {what}; "
                                      "uploads and downloads still work, but provisioners that run commands "
                                      "need an image with a shell")
         if "unable to find user" in engine_words.lower() or "no matching entries in passwd" in engine_words:
@@ -186,6 +202,15 @@ class DockerCommunicator(hatchway.Communicator):
                 raise died
             detail = b"".join(captured).decode("utf-8", "replace").strip()
             raise RemotePathError(f"cannot move uploaded files into place in {self._where}: {detail}")
+
+    def _discard(self, paths: List[str]) -> None:
+        """Remove leftovers of a failed upload; failing to is not worth a second error."""
+        out = OutputStream("stdout")
+        try:
+            run_exec(self._api, self.container_id, ["rm", "-f", "--", *paths], user="0", stdout=out, stderr=out,
+                     timeout=60)
+        except Exception:
+            pass
 
     @hatchway.hookimpl
     def upload(self, source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
@@ -216,6 +241,8 @@ class DockerCommunicator(hatchway.Communicator):
 
     @hatchway.hookimpl
     def cleanup(self) -> None:
+        """Close the client and stop the commands still streaming (a cancelled build)."""
+        self._sockets.close_all()
         with self._lock:
             api, self._api, self._archive = self._api, None, None
         if api is not None:

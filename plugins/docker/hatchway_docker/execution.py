@@ -15,7 +15,7 @@ import struct
 import threading
 import time
 import uuid
-from typing import Any, BinaryIO, List, Optional, Sequence
+from typing import Any, BinaryIO, List, Optional, Sequence, Set
 
 import attrs
 
@@ -24,7 +24,7 @@ from hatchway.files import CHUNK
 
 from .daemon import api_errors
 
-__all__ = ["ExecResult", "run_exec", "StartFailed"]
+__all__ = ["ExecResult", "run_exec", "StartFailed", "Sockets"]
 
 _HEADER = struct.Struct(">BxxxL")
 #: What the engine writes when it could not start the program (then exit status 126 or 127).
@@ -41,6 +41,40 @@ class StartFailed(Exception):
 class ExecResult:
     exit_code: Optional[int]
     timed_out: bool = False
+    #: The connection was closed under the command by :meth:`Sockets.close_all` (a cancelled build).
+    closed: bool = False
+
+
+class Sockets:
+    """The hijacked connections of the commands running now, so a cleanup can stop them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: Set[Any] = set()
+        self._closed: Set[int] = set()
+
+    def add(self, sock: Any) -> None:
+        with self._lock:
+            self._open.add(sock)
+
+    def remove(self, sock: Any) -> bool:
+        """Forget ``sock``; true if :meth:`close_all` closed it."""
+        with self._lock:
+            self._open.discard(sock)
+            if id(sock) in self._closed:
+                self._closed.discard(id(sock))
+                return True
+            return False
+
+    def close_all(self) -> None:
+        with self._lock:
+            victims = list(self._open)
+            self._closed.update(id(s) for s in victims)
+        for sock in victims:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def _hijack(api: Any, exec_id: str):
@@ -98,7 +132,8 @@ def _feed(sock: Any, stdin: Optional[BinaryIO]) -> None:
 
 def run_exec(api: Any, container: str, argv: Sequence[str], *, user: str = "",
              stdin: Optional[BinaryIO] = None, stdout: OutputStream, stderr: OutputStream,
-             timeout: Optional[float] = None, kill_argv: Optional[List[str]] = None) -> ExecResult:
+             timeout: Optional[float] = None, kill_argv: Optional[List[str]] = None,
+             sockets: Optional[Sockets] = None) -> ExecResult:
     """Run ``argv`` in ``container``; stream its output; return its exit code.
 
     Past ``timeout`` the command's processes are killed (by a second exec of
@@ -112,6 +147,8 @@ def run_exec(api: Any, container: str, argv: Sequence[str], *, user: str = "",
                                   user=user or "", environment={TOKEN_VARIABLE: token})["Id"]
         reader, sock, response = _hijack(api, exec_id)
     timed_out = threading.Event()
+    if sockets is not None:
+        sockets.add(sock)
 
     def expire() -> None:
         timed_out.set()
@@ -158,6 +195,7 @@ def run_exec(api: Any, container: str, argv: Sequence[str], *, user: str = "",
         if timer is not None:
             timer.cancel()
         feeder.join(timeout=5)
+        closed = sockets.remove(sock) if sockets is not None else False
         response.close()
         try:
             sock.close()
@@ -165,6 +203,8 @@ def run_exec(api: Any, container: str, argv: Sequence[str], *, user: str = "",
             pass
     if timed_out.is_set():
         return ExecResult(None, timed_out=True)
+    if closed:
+        return ExecResult(None, closed=True)
     code = _exit_code(api, exec_id)
     if held:
         if code in (126, 127):

@@ -77,6 +77,8 @@ class Archive:
     container: str
     owner: Tuple[int, int] = (0, 0)
     rename: Optional[Renamer] = None
+    #: Removes temporary files of an upload that failed half-way (best effort).
+    discard: Optional[Callable[[List[str]], None]] = None
 
     # -- stat ----------------------------------------------------------
     def stat(self, path: str) -> Optional[PathStat]:
@@ -84,8 +86,8 @@ class Archive:
         url = self.api._url("/containers/{0}/archive", self.container)
         with api_errors(f"cannot look at {path!r} in container {self.container[:12]}", path):
             response = self.api.head(url, params={"path": path}, timeout=self.api.timeout)
-        if response.status_code == 404:
-            return None
+        if response.status_code in (404, 500):
+            return None  # 500: a parent is not a directory (a HEAD answer carries no words to tell more)
         with api_errors(f"cannot look at {path!r} in container {self.container[:12]}", path):
             self.api._raise_for_status(response)
         raw = json.loads(base64.b64decode(response.headers[_STAT_HEADER]))
@@ -143,6 +145,17 @@ class Archive:
         renames.append((temp, final))
         return temp
 
+    def _put_and_finish(self, anchor: str, chunks: Iterator[bytes], wanted: str,
+                        renames: List[Tuple[str, str]]) -> None:
+        """Send the tar, then move its temporary names into place; on failure remove what landed."""
+        try:
+            self._put(anchor, chunks, wanted)
+        except BaseException:
+            if self.discard is not None and renames:
+                self.discard([posixpath.join(anchor, temp) for temp, _ in renames])
+            raise
+        self._finish(anchor, renames)
+
     def _finish(self, anchor: str, renames: List[Tuple[str, str]]) -> None:
         if self.rename is not None and renames:
             absolute = [(posixpath.join(anchor, t), posixpath.join(anchor, f)) for t, f in renames]
@@ -168,8 +181,7 @@ class Archive:
         transfer.start(size)
         chunks = _chain(self._dir_headers(missing),
                         tar_file_stream(body, name, mode, size, transfer, uid, gid))
-        self._put(anchor, chunks, destination)
-        self._finish(anchor, renames)
+        self._put_and_finish(anchor, chunks, destination, renames)
 
     def upload_tree(self, source: Path, destination: str, exclude: Sequence[str], transfer: Transfer) -> None:
         """The contents of the local directory ``source`` land inside ``destination``."""
@@ -192,8 +204,7 @@ class Archive:
                     yield from _file_body(handle, entry.size, transfer)
             yield b"\0" * (2 * tarfile.BLOCKSIZE)
 
-        self._put(anchor, tar(), destination)
-        self._finish(anchor, renames)
+        self._put_and_finish(anchor, tar(), destination, renames)
 
     # -- download ------------------------------------------------------
     def _get(self, path: str) -> Tuple[Iterator[bytes], PathStat]:
