@@ -136,3 +136,68 @@ def ssh_agent(keys_dir: Path) -> Iterator[Dict[str, str]]:
 
 
 __all__ = ["TEST_PASSWORD", "TEST_USER", "make_config", "start_server"]
+
+
+@pytest.fixture
+def socks_proxy() -> Iterator[Callable[..., int]]:
+    """``socks_proxy(user=None, password=None)`` -> port of a real microsocks SOCKS5 server on 127.0.0.1."""
+    from servers.sshd import free_port, wait_port
+
+    binary = shutil.which("microsocks")
+    if not binary:
+        pytest.fail("microsocks not found: apt-get install microsocks, or run scripts/test-all.sh")
+    procs: List[subprocess.Popen] = []
+
+    def start(user: str = None, password: str = None) -> int:
+        port = free_port()
+        args = [binary, "-i", "127.0.0.1", "-p", str(port)]
+        if user:
+            args += ["-u", user, "-P", password or ""]
+        procs.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_port("127.0.0.1", port, timeout=10)
+        return port
+
+    yield start
+    for proc in procs:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def echo_server() -> Iterator[int]:
+    """A TCP echo server on 127.0.0.1; yields its port."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(30)
+            try:
+                while True:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    conn.sendall(data)
+            except OSError:
+                return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(5)
+    server.close()

@@ -83,6 +83,8 @@ def dial(host: str, port: int, timeout: float, what: str) -> socket.socket:
         sock = socket.create_connection((host, port), timeout=timeout)
     except socket.gaierror as exc:
         raise RetryableConnectError(f"cannot resolve the {what} host {host!r}: {exc.strerror}") from None
+    except UnicodeError:
+        raise RetryableConnectError(f"cannot resolve the {what} host {host!r}: not a valid host name") from None
     except ConnectionRefusedError:
         raise RetryableConnectError(f"the {what} {host}:{port} refused the connection "
                                     f"(is sshd running and listening on port {port}?)") from None
@@ -110,10 +112,9 @@ def dial_socks5(proxy_host: str, proxy_port: int, username: Optional[str], passw
                            f"and ssh_proxy_password") from None
     except socks.ProxyConnectionError as exc:
         raise RetryableConnectError(f"cannot reach the {what}: {exc.socket_err or exc.msg}") from None
-    except socks.SOCKS5Error as exc:
-        raise RetryableConnectError(f"the {what} could not connect to the target {host}:{port}: {exc.msg}") from None
-    except (socks.GeneralProxyError, OSError) as exc:
-        raise RetryableConnectError(f"connecting through the {what} to {host}:{port} failed: {exc}") from None
+    except (socks.SOCKS5Error, socks.GeneralProxyError, OSError) as exc:
+        raise RetryableConnectError(f"the {what} could not connect to the target {host}:{port}: "
+                                    f"{getattr(exc, 'msg', None) or exc}") from None
     sock.settimeout(None)
     with contextlib.suppress(OSError):
         _tune(sock)
@@ -270,7 +271,7 @@ def connect(target: Hop, *, bastion: Optional[Hop] = None, proxy: Optional[dict]
     """Reach ``target`` (through ``bastion`` or a SOCKS5 ``proxy`` dict) and log in."""
     bastion_transport = None
     if bastion is not None:
-        bsock = dial(bastion.host, bastion.port, dial_timeout, f"bastion {bastion.host}")
+        bsock = dial(bastion.host, bastion.port, dial_timeout, "bastion")
         bastion_transport = open_transport(bsock, bastion, ciphers, kex, handshake_timeout)
         try:
             sock: Any = bastion_transport.open_channel("direct-tcpip", (target.host, target.port),
