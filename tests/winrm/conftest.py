@@ -61,6 +61,12 @@ def make_communicator(server: Any, **keys: Any):
 
 
 @pytest.fixture
+def communicator_for() -> Callable[..., Any]:
+    """``communicator_for(server, **keys)``: an unconnected WinRMCommunicator."""
+    return make_communicator
+
+
+@pytest.fixture
 def connect(wsman) -> Iterator[Callable[..., Relay]]:
     """``connect(server=wsman, **keys)`` -> a connected Relay; every one is cleaned up afterwards."""
     relays: List[Relay] = []

@@ -192,31 +192,46 @@ class Session:
         return exc if isinstance(exc, Exception) else CommunicatorError(str(exc))
 
     def _explain_401(self) -> Exception:
-        """Tell bad credentials apart from a scheme the server does not offer (Basic off, or HTTP refused)."""
-        offered = ""
-        try:
-            with requests.Session() as probe:
-                probe.trust_env = not self.config.winrm_no_proxy
-                reply = probe.post(self.url, data=b"", timeout=10, verify=False if self.config.winrm_insecure else (
-                    self.config.winrm_ca_cert_file or True))
-                offered = reply.headers.get("WWW-Authenticate", "")
-        except requests.RequestException:
-            pass
+        """Tell bad credentials apart from Basic being refused (disabled, or unencrypted HTTP refused).
+
+        Windows answers 401 in both cases. When the server also offers
+        Negotiate, the same credentials are tried with NTLM: if they pass,
+        the password is right and it is Basic that is refused.
+        """
+        offered = self._probe()
         transport = self.config.transport
+        schemes = ", ".join(part.split()[0] for part in offered.split(",") if part.strip()) or "none"
         wanted = {"basic": "basic", "ntlm": "negotiate", "kerberos": "negotiate", "credssp": "credssp"}.get(transport)
+        scheme = urllib.parse.urlsplit(self.url).scheme
+        if transport == "basic" and offered and (
+                "basic" not in offered.lower() or ("negotiate" in offered.lower() and self._probe(ntlm=True))):
+            return ConnectError(
+                f"{self.host} does not accept Basic authentication over {scheme} for {self.config.winrm_username!r} "
+                f"(it offers: {schemes}): Basic is disabled there or unencrypted traffic is refused "
+                f"(AllowUnencrypted=false); set winrm_use_ntlm to true (encrypted NTLM over HTTP) or winrm_use_ssl "
+                f"to true")
         if wanted and offered and wanted not in offered.lower():
-            schemes = ", ".join(part.split()[0] for part in offered.split(",") if part.strip()) or "none"
-            if transport == "basic":
-                return ConnectError(
-                    f"{self.host} does not accept Basic authentication over {urllib.parse.urlsplit(self.url).scheme}"
-                    f" (it offers: {schemes}): Basic auth is disabled or unencrypted traffic is refused; set "
-                    f"winrm_use_ssl to true, or winrm_use_ntlm to true, or enable AllowUnencrypted and Basic on the"
-                    f" host")
             return ConnectError(f"{self.host} does not offer {transport} authentication (it offers: {schemes}): "
                                 f"choose another winrm_transport")
         return ConnectError(
             f"the credentials for {self.describe()} were rejected (HTTP 401): check winrm_username and "
             f"winrm_password")
+
+    def _probe(self, ntlm: bool = False) -> "str | bool":
+        """Without ``ntlm``: the WWW-Authenticate the server offers; with it: do the credentials pass NTLM?"""
+        c = self.config
+        verify = False if c.winrm_insecure else (c.winrm_ca_cert_file or True)
+        try:
+            with requests.Session() as probe:
+                probe.trust_env = not c.winrm_no_proxy
+                if ntlm:
+                    from requests_ntlm import HttpNtlmAuth
+
+                    probe.auth = HttpNtlmAuth(c.winrm_username, c.winrm_password)
+                reply = probe.post(self.url, data=b"", timeout=10, verify=verify)
+        except Exception:  # a diagnosis only: never worse than the plain message
+            return False if ntlm else ""
+        return reply.status_code == 200 if ntlm else reply.headers.get("WWW-Authenticate", "")
 
     # -- the pool ------------------------------------------------------
     def acquire(self) -> Channel:
@@ -359,10 +374,12 @@ class Session:
     def _send_all(self, channel: Channel, command_id: str, chunks: Iterable[bytes],
                   on_sent: Callable[[int], None]) -> None:
         """Send every chunk in order. On HTTP 413, ``chunks.resplit(data)`` (if it has one) cuts the
-        refused chunk into smaller ones, which are sent instead: a 413 means nothing was taken."""
+        refused chunk into smaller ones, which are sent instead: a 413 means nothing was taken.
+        ``chunks.fit(data)`` (if it has one) re-cuts a chunk read before the size shrank."""
         resplit = getattr(chunks, "resplit", None)
+        fit = getattr(chunks, "fit", None)
         for data, end in _with_end(chunks):
-            pending = [data]
+            pending = fit(data) if fit is not None else [data]
             while pending:
                 piece = pending.pop(0)
                 try:

@@ -73,6 +73,12 @@ class _Lines:
             yield base64.b64encode(chunk) + b"\r\n"
         yield b"#sha256:" + self.sha.hexdigest().encode() + b"\r\n"
 
+    def fit(self, data: bytes) -> List[bytes]:
+        """``data`` as lines no bigger than the current chunk size (it may have shrunk since it was read)."""
+        if len(data) <= 4 * ((self.owner.chunk + 2) // 3) + 2:
+            return [data]
+        return self.resplit(data) or [data]
+
     def resplit(self, data: bytes) -> Optional[List[bytes]]:
         self.owner.chunk = min(self.owner.chunk, SMALL_CHUNK)
         pieces: List[bytes] = []

@@ -1,0 +1,89 @@
+"""The plugin's PowerShell: every script parses with a real PowerShell grammar, fits a command line,
+and takes any path as data; plus the envelope arithmetic the upload relies on."""
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+import tree_sitter
+import tree_sitter_powershell
+
+from hatchway_winrm import scripts
+from hatchway_winrm.clixml import clean
+from hatchway_winrm.provisioners import PS_EXECUTE, powershell_env_file, ps_quote
+from hatchway_winrm.transfers import FIRST_CHUNK, SMALL_CHUNK, wire_size
+
+PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
+AWKWARD = "C:/Users/x/it's a \"$(whoami)\" `n ‘quoted’ 日本/file name.txt"
+ARGS = {"path": AWKWARD, "mode": "755", "unzip": "0"}
+
+
+def parses(text: str) -> bool:
+    return not PARSER.parse(text.encode("utf-8")).root_node.has_error
+
+
+def test_the_grammar_rejects_broken_powershell():
+    assert not parses("if ($x { Write-Output 1 }")
+    assert parses("if ($x) { Write-Output 1 }")
+
+
+@pytest.mark.parametrize("name", scripts.SCRIPTS)
+def test_each_script_starts_with_its_standin_marker_and_parses(name):
+    source = scripts.source(name)
+    assert source.splitlines()[0] == f"# hatchway-standin: hatchway-{name}"
+    assert parses(source)
+    rendered = scripts.render(name, ARGS)
+    assert parses(rendered), rendered
+    assert parses(scripts.render(name, ARGS, compact=False))
+
+
+@pytest.mark.parametrize("name", scripts.SCRIPTS)
+def test_paths_travel_as_base64_never_as_powershell_text(name):
+    rendered = scripts.render(name, ARGS)
+    assert AWKWARD not in rendered and "whoami" not in rendered
+    if "# hatchway-args" in scripts.source(name):
+        found = re.search(r"^\$path = '([A-Za-z0-9+/=]+)'$", rendered, re.M)
+        assert found and base64.b64decode(found.group(1)).decode("utf-8") == AWKWARD
+
+
+@pytest.mark.parametrize("name", scripts.SCRIPTS)
+def test_command_line_fits_windows_even_with_a_long_path(name):
+    exe, args = scripts.powershell_command(scripts.render(name, dict(ARGS, path="C:/" + "d" * 250)))
+    line = " ".join((exe,) + args)
+    assert len(line) <= scripts.CMD_LIMIT
+    assert base64.b64decode(args[-1]).decode("utf-16-le").startswith("# hatchway-standin:")
+
+
+def test_a_script_too_long_for_windows_is_refused_with_the_reason():
+    with pytest.raises(Exception) as info:
+        scripts.powershell_command("x" * 20000, "uploading to 'C:/x'")
+    assert "command line" in str(info.value) and "C:/x" in str(info.value)
+
+
+def test_chunks_fit_the_envelopes_windows_uses():
+    assert wire_size(FIRST_CHUNK) < 500 * 1024 and wire_size(FIRST_CHUNK) > 400 * 1024
+    assert wire_size(SMALL_CHUNK) < 150 * 1024
+
+
+def test_clixml_error_records_become_plain_text():
+    data = (b'#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+            b'<S S="Error">hatchway: no such file_x000D__x000A_</S><S S="Error">second</S></Objs>')
+    assert clean(data) == "hatchway: no such file\r\nsecond\n"
+    assert clean(b"plain text\n") == "plain text\n"
+
+
+def test_powershell_literals_expand_nothing():
+    for value in ["it's", "‘x’", "$(whoami)", "a`nb", "日本"]:
+        text = f"$x = {ps_quote(value)}"
+        assert parses(text)
+    assert ps_quote("it's") == "'it''s'"
+    env = powershell_env_file({"A": "it's $(x)", "B_2": "‘q’"})
+    assert parses(env)
+    assert env == "$env:A = 'it''s $(x)'\r\n$env:B_2 = '‘‘q’’'\r\n"
+
+
+def test_default_powershell_execute_command_parses_once_rendered():
+    rendered = PS_EXECUTE.replace("{{.Vars}}", "c:/Windows/Temp/vars.ps1").replace("{{.Path}}", "c:/Windows/Temp/s.ps1")
+    inner = rendered[rendered.index('"') + 1: rendered.rindex('"')]
+    assert parses(inner), inner
