@@ -31,8 +31,10 @@ class Tunnel(NamedTuple):
 
 def parse_tunnel(spec: str) -> Tunnel:
     """Parse Packer's ``"PORT:HOST:HOSTPORT"`` (OpenSSH ``-L``/``-R`` without a bind address)."""
-    parts = spec.rsplit(":", 2)
-    if len(parts) != 3 or not parts[1]:
+    port_text, _, rest = spec.partition(":")
+    host, _, host_port_text = rest.rpartition(":")
+    parts = [port_text, host, host_port_text]
+    if not (port_text and host and host_port_text):
         raise ValueError(f"{spec!r} is not PORT:HOST:HOSTPORT (e.g. \"8080:localhost:80\")")
     try:
         port, host_port = int(parts[0]), int(parts[2])
