@@ -178,4 +178,8 @@ class CommunicatorSpecs:
 
         Always called once a build is done, on success, failure and
         Ctrl-C alike; calling it again, or without a connection, is harmless.
+        On an interrupt it is also called from another thread while an
+        operation may still be running: it must make that operation end
+        promptly (close the connection, kill the process). ``connect``
+        after ``cleanup`` connects again.
         """

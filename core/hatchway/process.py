@@ -5,12 +5,12 @@ import os
 import signal
 import subprocess
 import threading
-from typing import BinaryIO, Mapping, Optional, Sequence
+from typing import BinaryIO, Mapping, MutableSet, Optional, Sequence
 
 from .communicator import OutputStream
 from .errors import CommandTimeout, CommunicatorError
 
-__all__ = ["run_process"]
+__all__ = ["run_process", "kill_all"]
 
 
 def _pump(pipe: BinaryIO, sink: OutputStream) -> None:
@@ -49,13 +49,14 @@ def run_process(
     timeout: Optional[float] = None,
     env: Optional[Mapping[str, str]] = None,
     cwd: Optional[str] = None,
-    cancelled: Optional[threading.Event] = None,
+    running: Optional[MutableSet["subprocess.Popen[bytes]"]] = None,
 ) -> int:
     """Run ``argv``, stream its output as it comes, feed ``stdin``; return the exit status.
 
     A process killed by signal N gives ``128 + N``, as a shell reports it.
     Past ``timeout`` its whole process group is killed and
-    :class:`CommandTimeout` raised.
+    :class:`CommandTimeout` raised. The process is in ``running`` while it
+    runs, so :func:`kill_all` can stop it from another thread.
     """
     try:
         proc = subprocess.Popen(
@@ -69,6 +70,8 @@ def run_process(
         )
     except OSError as exc:
         raise CommunicatorError(f"cannot start {argv[0]!r}: {exc.strerror}") from None
+    if running is not None:
+        running.add(proc)
     threads = [
         threading.Thread(target=_pump, args=(proc.stdout, stdout), daemon=True),
         threading.Thread(target=_pump, args=(proc.stderr, stderr), daemon=True),
@@ -86,9 +89,17 @@ def run_process(
         _kill_group(proc)
         raise
     finally:
+        if running is not None:
+            running.discard(proc)
         for thread in threads:
             thread.join(timeout=5)
     return 128 - status if status < 0 else status
+
+
+def kill_all(running: MutableSet["subprocess.Popen[bytes]"]) -> None:
+    """Kill the process groups of every process in ``running`` (a cleanup during Ctrl-C)."""
+    for proc in list(running):
+        _kill_group(proc)
 
 
 def _kill_group(proc: "subprocess.Popen[bytes]") -> None:

@@ -72,9 +72,11 @@ class Config:
     record_dir: str = option(required=True, help="where to record steps")
     fail_in_run: bool = option(False)
     sleep_in_run: hatchway.Duration = option(hatchway.Duration(0))
+    sleep_in_cleanup: hatchway.Duration = option(hatchway.Duration(0))
 
 class Recorder(hatchway.Builder):
     name = "recorder"
+    Config = Config
     default_communicator = "local"
     def _mark(self, what):
         with open(os.path.join(self.config.record_dir, "steps"), "a") as f:
@@ -89,6 +91,9 @@ class Recorder(hatchway.Builder):
     def artifact(self, ctx):
         return hatchway.Artifact("recorder", id="rec-" + ctx.build_name, description="recorded " + ctx.build_name)
     def cleanup(self, ctx):
+        if self.config.sleep_in_cleanup:
+            self._mark("cleanup starts " + ctx.build_name)
+            time.sleep(self.config.sleep_in_cleanup)
         self._mark("cleanup " + ctx.build_name)
     def describe(self):
         return "recorder machine in " + self.config.record_dir

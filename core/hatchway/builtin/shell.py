@@ -14,7 +14,7 @@ from ..components import Provisioner
 from ..config import option
 from ..context import BuildContext
 from ..durations import Duration
-from ..errors import BuildCancelled, CommunicatorError, ProvisionerError
+from ..errors import BuildCancelled, CommandTimeout, CommunicatorError, ProvisionerError
 from .scripts import env_problems, one_source, parse_env, script_sources, shell_vars
 
 T = TypeVar("T")
@@ -56,6 +56,8 @@ def retry_until(timeout: float, cancelled: threading.Event, what: str, action: C
     while True:
         try:
             return action()
+        except CommandTimeout:
+            raise
         except CommunicatorError as exc:
             if time.monotonic() + delay > deadline:
                 raise ProvisionerError(f"{what} failed for {Duration(timeout)}: {exc}") from None

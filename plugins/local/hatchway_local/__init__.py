@@ -17,7 +17,7 @@ from hatchway import files
 from hatchway.communicator import CommunicatorConfig, OutputStream, Transfer
 from hatchway.config import option
 from hatchway.errors import RemotePathError
-from hatchway.process import run_process
+from hatchway.process import kill_all, run_process
 
 __all__ = ["LocalCommunicator", "LocalConfig"]
 __version__ = "0.1.0"
@@ -34,6 +34,10 @@ class LocalCommunicator(hatchway.Communicator):
     name = "local"
     Config = LocalConfig
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._running: set = set()
+
     def connect_timeout(self) -> float:
         return 0.0
 
@@ -47,7 +51,8 @@ class LocalCommunicator(hatchway.Communicator):
     @hatchway.hookimpl
     def execute(self, command: str, stdin: Optional[BinaryIO], stdout: OutputStream,
                 stderr: OutputStream, timeout: Optional[float]) -> int:
-        return run_process([self.config.local_shell, "-c", command], stdout, stderr, stdin, timeout)
+        return run_process([self.config.local_shell, "-c", command], stdout, stderr, stdin, timeout,
+                           running=self._running)
 
     @hatchway.hookimpl
     def upload(self, source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
@@ -83,7 +88,8 @@ class LocalCommunicator(hatchway.Communicator):
 
     @hatchway.hookimpl
     def cleanup(self) -> None:
-        return None
+        """Stop commands still running (an interrupted build); nothing else to close."""
+        kill_all(self._running)
 
 
 @hatchway.hookimpl
