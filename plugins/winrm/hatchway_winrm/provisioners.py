@@ -54,7 +54,7 @@ def _windows_env_problems(pairs: List[str]):
     yield from env_problems(pairs)
     for i, pair in enumerate(pairs):
         key = pair.partition("=")[0]
-        if key and not _ENV_NAME.match(key):
+        if key.replace("_", "a").isalnum() and not _ENV_NAME.match(key):  # else env_problems said it
             yield (f"environment_vars[{i}]", f"{key!r} is not a valid variable name", "use letters, digits and _")
 
 
