@@ -106,13 +106,13 @@ def test_https_without_trust_explains_the_fix(wsman_factory, attempt):
 
 
 def test_config_keys_and_cross_checks():
-    config, problems = build(WinRMConfig, {"winrm_username": "u", "winrm_password": "p", "winrm_use_ssl": "true",
+    config, problems = build(WinRMConfig, {"winrm_username": "u", "winrm_password": "s3cret-pw", "winrm_use_ssl": "true",
                                            "winrm_use_ntlm": True, "winrm_timeout": "5m"})
     assert problems == [] and config.transport == "ntlm" and config.port() == 5986
     assert float(config.winrm_timeout) == 300
-    _, problems = build(WinRMConfig, {"winrm_password": "p"})
+    _, problems = build(WinRMConfig, {"winrm_password": "s3cret-pw"})
     assert [p.path for p in problems] == ["winrm_username"]
     _, problems = build(WinRMConfig, {"winrm_username": "u", "winrm_transport": "certificate"})
     assert {p.path for p in problems} == {"winrm_client_cert_file", "winrm_use_ssl"}
-    _, problems = build(WinRMConfig, {"winrm_username": "u", "winrm_password": "p", "winrm_transport": "kerberoz"})
+    _, problems = build(WinRMConfig, {"winrm_username": "u", "winrm_password": "s3cret-pw", "winrm_transport": "kerberoz"})
     assert "kerberos" in str(problems[0])
