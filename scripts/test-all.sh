@@ -10,7 +10,7 @@ missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
-python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if ((${#missing[@]})); then
     echo "==> installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

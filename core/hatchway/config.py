@@ -16,6 +16,7 @@ A config class may define ``check(self)`` yielding ``(key, message)`` or
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import sys
 import typing
@@ -81,9 +82,11 @@ def field_help(cls: type) -> List[Tuple[str, str, str, str]]:
         if f.default is _MISSING or f.metadata.get("required"):
             default = "required"
         elif isinstance(f.default, attrs.Factory):  # type: ignore[arg-type]
-            default = repr(f.default.factory())
-        else:
+            default = json.dumps(f.default.factory())
+        elif isinstance(f.default, Duration) or f.default is None:
             default = "" if f.default is None else str(f.default)
+        else:
+            default = f.default if isinstance(f.default, str) else json.dumps(f.default)
         rows.append((f.name, describe_type(hints.get(f.name, Any)), default, f.metadata.get("help", "")))
     return rows
 
