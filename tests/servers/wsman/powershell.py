@@ -1,0 +1,123 @@
+"""PowerShell command lines: recognise ``powershell -EncodedCommand``, decode, syntax-check, find the stand-in.
+
+The syntax check uses the tree-sitter PowerShell grammar (PyPI ``tree-sitter-powershell``): a script
+that does not parse fails like PowerShell would, before any stand-in runs.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import threading
+from typing import Any, Dict, List, Optional
+
+POWERSHELL_NAMES = {"powershell", "powershell.exe", "pwsh", "pwsh.exe"}
+_MARKER = re.compile(r"^\s*#\s*hatchway-standin:\s*(?P<name>[\w.-]+)\s*$", re.MULTILINE)
+_ASSIGNMENT = re.compile(
+    r"^\$(?P<name>[A-Za-z_]\w*)\s*=\s*(?:'(?P<sq>(?:[^']|'')*)'|(?P<num>-?\d+)|\$(?P<bool>true|false|null))\s*;?\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+_parser_lock = threading.Lock()
+_parser = None
+
+
+class NotPowerShell(Exception):
+    """The command line does not start powershell.exe."""
+
+
+def split_command_line(line: str) -> List[str]:
+    """Split a Windows command line on unquoted whitespace (quotes removed, no escapes: enough here)."""
+    tokens: List[str] = []
+    current: List[str] = []
+    quoted = False
+    started = False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+            started = True
+        elif char.isspace() and not quoted:
+            if started:
+                tokens.append("".join(current))
+                current, started = [], False
+        else:
+            current.append(char)
+            started = True
+    if started:
+        tokens.append("".join(current))
+    return tokens
+
+
+def is_powershell(line: str) -> bool:
+    tokens = split_command_line(line)
+    if not tokens:
+        return False
+    exe = re.split(r"[\\/]", tokens[0])[-1].lower()
+    return exe in POWERSHELL_NAMES
+
+
+def encoded_script(line: str) -> Optional[str]:
+    """The script of ``powershell ... -EncodedCommand <b64 UTF-16LE>`` (any case, any unique prefix).
+
+    Returns None when there is no -EncodedCommand; raises ValueError when it does not decode.
+    """
+    tokens = split_command_line(line)
+    for i, token in enumerate(tokens[1:], start=1):
+        low = token.lower()
+        if low == "-ec" or (len(low) >= 2 and "-encodedcommand".startswith(low)):
+            if i + 1 >= len(tokens):
+                raise ValueError("-EncodedCommand is missing its argument")
+            try:
+                return base64.b64decode(tokens[i + 1], validate=True).decode("utf-16-le")
+            except (binascii.Error, UnicodeDecodeError) as exc:
+                raise ValueError(f"Cannot process the command because the value specified with -EncodedCommand is not properly encoded: {exc}") from exc
+    return None
+
+
+def syntax_errors(script: str) -> List[str]:
+    """Parse ``script`` with tree-sitter-powershell; one message per error node (empty list: parses)."""
+    global _parser
+    with _parser_lock:
+        if _parser is None:
+            import tree_sitter_powershell
+            from tree_sitter import Language, Parser
+
+            _parser = Parser(Language(tree_sitter_powershell.language()))
+        tree = _parser.parse(script.encode("utf-8"))
+    if not tree.root_node.has_error:
+        return []
+    errors: List[str] = []
+    lines = script.splitlines()
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            row, col = node.start_point
+            source = lines[row].strip() if row < len(lines) else ""
+            what = f"missing {node.type}" if node.is_missing else "unexpected token"
+            errors.append(f"At line:{row + 1} char:{col + 1}: {what}: {source[:120]}")
+            continue
+        if node.has_error:
+            stack.extend(reversed(node.children))
+    return errors or ["the script does not parse (tree-sitter reported an error)"]
+
+
+def standin_name(script: str) -> Optional[str]:
+    match = _MARKER.search(script)
+    return match.group("name") if match else None
+
+
+def script_args(script: str) -> Dict[str, Any]:
+    """``$name = 'value'`` / ``$n = 12`` / ``$b = $true`` lines at column 0; the first of each name wins."""
+    found: Dict[str, Any] = {}
+    for match in _ASSIGNMENT.finditer(script):
+        name = match.group("name")
+        if name in found:
+            continue
+        if match.group("sq") is not None:
+            found[name] = match.group("sq").replace("''", "'")
+        elif match.group("num") is not None:
+            found[name] = int(match.group("num"))
+        else:
+            found[name] = {"true": True, "false": False, "null": None}[match.group("bool").lower()]
+    return found
