@@ -22,7 +22,7 @@ from hatchway import files
 from hatchway.communicator import CommunicatorConfig, OutputStream, Transfer
 from hatchway.config import option
 from hatchway.errors import ConnectError, HatchwayError, RemotePathError
-from hatchway.process import run_process
+from hatchway.process import kill_all, run_process
 from hatchway.relay import remote_join
 
 from . import machine
@@ -56,6 +56,10 @@ class DirMachineCommunicator(hatchway.Communicator):
 
     name = "dirmachine"
     Config = DirMachineCommunicatorConfig
+
+    def __init__(self, config: DirMachineCommunicatorConfig, target: hatchway.Target, build_name: str = "") -> None:
+        super().__init__(config, target, build_name)
+        self._running: set = set()  # the commands running now, for cleanup to stop on Ctrl-C
 
     @property
     def root(self) -> str:
@@ -100,7 +104,7 @@ class DirMachineCommunicator(hatchway.Communicator):
         env = {"HOME": home, "PATH": MACHINE_PATH, "SHELL": shell, "USER": "root", "LOGNAME": "root",
                "LANG": "C.UTF-8"}
         argv = [shutil.which("chroot") or "chroot", self.root, shell, "-c", machine.ENTER, shell, command]
-        return run_process(argv, stdout, stderr, stdin, timeout, env=env)
+        return run_process(argv, stdout, stderr, stdin, timeout, env=env, running=self._running)
 
     @hatchway.hookimpl
     def upload(self, source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
@@ -153,8 +157,11 @@ class DirMachineCommunicator(hatchway.Communicator):
 
     @hatchway.hookimpl
     def cleanup(self) -> None:
-        """Nothing to close: every command is its own process. The builder removes the machine."""
-        return None
+        """Stop the commands still running (an interrupted build); there is no connection to close.
+
+        Removing the machine is the builder's job, not the communicator's.
+        """
+        kill_all(self._running)
 
     # -- helpers -------------------------------------------------------------
     def _mkdir(self, remote: str, mode: Optional[int] = None) -> None:

@@ -5,6 +5,8 @@ Run it with ``pytest examples/plugin/tests`` (as root: the machine is a chroot).
 from __future__ import annotations
 
 import io
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,17 @@ class TestDirMachineContract(CommunicatorContract):
         relay.download("/srv/d/", tmp_path / "again")
         assert (tmp_path / "again/f").read_bytes() == b"ok\n"
         assert (tmp_path / "again/loop").is_dir() and not (tmp_path / "again/loop/d").exists()
+
+    def test_cleanup_stops_a_running_command(self, relay: Relay, machine_root: Path) -> None:
+        # What Ctrl-C does: cleanup from another thread while execute runs; the command must end at once.
+        statuses = []
+        runner = threading.Thread(target=lambda: statuses.append(relay.execute("touch /tmp/started; sleep 120")))
+        runner.start()
+        deadline = time.monotonic() + 30
+        while not (machine_root / "tmp/started").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (machine_root / "tmp/started").exists(), "the command did not start within 30s"
+        relay.hook.cleanup()
+        runner.join(timeout=30)
+        assert not runner.is_alive(), "cleanup did not stop the running command"
+        assert statuses == [128 + 9]  # killed by SIGKILL, reported as a shell does
