@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import List
 
@@ -90,8 +92,8 @@ def test_the_fresh_venv_lists_the_plugin_and_both_registrations(venv: Venv, work
     assert rows["dirmachine"]["distribution"] == DIST and rows["dirmachine"]["version"] == VERSION
     assert rows["dirmachine"]["communicator"] == ["dirmachine"] and rows["dirmachine"]["builder"] == ["dirmachine"]
     assert table["problems"] == []
-    # a fresh venv: only the core's built-ins and what we installed, none of the dev venv's plugins
-    assert set(rows) == {"builtin", "dirmachine"}
+    # a fresh venv: only the core and what we installed, none of the dev venv's plugins
+    assert {row["distribution"] for row in rows.values()} == {"hatchway", DIST}
 
 
 def test_validate_accepts_the_example_and_reports_bad_keys(venv: Venv, workdir: Path) -> None:
@@ -157,6 +159,31 @@ def test_a_failed_build_still_removes_the_machine(venv: Venv, workdir: Path) -> 
     assert "Removing the machine" in out
     assert list((workdir / "machines").iterdir()) == []
     assert not (workdir / "out").exists()
+
+
+def test_ctrl_c_stops_the_command_and_removes_the_machine(venv: Venv, workdir: Path) -> None:
+    template = write_template(
+        workdir / "long.json", [{"type": "dirmachine", "parent_directory": str(workdir / "machines")}],
+        [{"type": "shell", "inline": ["touch /tmp/started", "sleep 300"]}],
+    )
+    proc = subprocess.Popen([str(venv.bin / "hatchway"), "build", str(template)], cwd=workdir, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list((workdir / "machines").glob("*/tmp/started")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[0]
+            time.sleep(0.1)
+        assert list((workdir / "machines").glob("*/tmp/started")), "the provisioner did not start within 60s"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode == 130, out
+    assert "Interrupt received. Cleaning up..." in out and "Build was interrupted" in out
+    assert "Removing the machine" in out
+    assert list((workdir / "machines").iterdir()) == []
 
 
 def test_uninstalling_the_plugin_leaves_an_install_hint(venv: Venv, workdir: Path) -> None:
