@@ -30,6 +30,13 @@ class PluginError(HatchwayError):
     """A plugin could not be loaded or registered something invalid."""
 
 
+def _printable(text: str) -> str:
+    """Escape control characters (a key named "\\n" must not break the one-line-per-problem layout)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class ConfigProblem:
     """One problem in a template: where it is, what is wrong, what to do.
 
@@ -50,8 +57,9 @@ class ConfigProblem:
         return self.severity == "error"
 
     def __str__(self) -> str:
-        text = f"{self.path}: {self.message}" if self.path else self.message
-        return f"{text} ({self.hint})" if self.hint else text
+        path, message, hint = _printable(self.path), _printable(self.message), _printable(self.hint)
+        text = f"{path}: {message}" if path else message
+        return f"{text} ({hint})" if hint else text
 
     def __repr__(self) -> str:
         return f"ConfigProblem({self.path!r}, {self.message!r}, {self.hint!r}, {self.severity!r})"

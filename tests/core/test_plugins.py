@@ -89,3 +89,35 @@ def test_startup_does_not_import_heavy_libraries(env):
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env.env(), timeout=60)
     assert "HEAVY [] 0 0" in out.stdout, out.stdout + out.stderr
+
+
+def test_a_plugin_observer_sees_every_communicator_call(env, tmp_path):
+    log = tmp_path / "calls.log"
+    env.add_plugin("hatchway-audit", "hatchway_audit", f'''
+import hatchway
+
+class Audit:
+    def __init__(self, build_name):
+        self.build_name = build_name
+    def _note(self, text):
+        with open({str(log)!r}, "a") as f:
+            f.write(self.build_name + " " + text + "\\n")
+    @hatchway.hookimpl(wrapper=True)
+    def execute(self, command):
+        result = yield
+        self._note(f"execute -> {{result}}")
+        return result
+    @hatchway.hookimpl(wrapper=True)
+    def upload(self, destination):
+        self._note("upload " + destination.rsplit("/", 1)[-1][:6])
+        return (yield)
+
+@hatchway.hookimpl
+def register_observers(register):
+    register(Audit)
+''')
+    template = env.template({"builders": [{"type": "null", "name": "b1", "communicator": "local"}],
+                             "provisioners": [{"type": "shell", "inline": ["exit 0"], "remote_file": "script"}]})
+    result = env.hatchway("build", str(template))
+    assert result.returncode == 0, result.stderr
+    assert log.read_text().splitlines() == ["b1 upload script", "b1 execute -> 0", "b1 execute -> 0"]

@@ -1,0 +1,83 @@
+"""What a person sees: Packer-style lines, colours per build, progress bars, machine-readable records."""
+import io
+import os
+
+from hatchway import redact
+from hatchway.communicator import Target
+from hatchway.relay import Relay
+from hatchway.ui import UI, LineBuffer, clean_line
+from hatchway_local import LocalCommunicator, LocalConfig
+
+
+def test_clean_line_like_packer():
+    assert clean_line("progress 10%\rprogress 100%   ") == "progress 100%"
+    assert clean_line("plain") == "plain"
+
+
+def test_line_buffer_emits_whole_lines_as_they_complete():
+    lines = []
+    buf = LineBuffer(lines.append)
+    buf(b"first li")
+    assert lines == []
+    buf(b"ne\nsecond\nthi")
+    assert lines == ["first line", "second"]
+    buf.flush()
+    assert lines == ["first line", "second", "thi"]
+
+
+def test_plain_output_and_redaction():
+    out, err = io.StringIO(), io.StringIO()
+    ui = UI(out=out, err=err, color=False)
+    redact.add_secret("p4ssw0rd-xyz")
+    build = ui.build("web")
+    build.say("Connecting with p4ssw0rd-xyz")
+    build.message("remote line")
+    build.error("it failed")
+    assert out.getvalue() == "==> web: Connecting with <sensitive>\n    web: remote line\n"
+    assert err.getvalue() == "==> web: it failed\n"
+
+
+def test_each_build_has_its_own_colour_on_a_terminal():
+    out = io.StringIO()
+    ui = UI(out=out, err=io.StringIO(), color=True)
+    ui.build("one").say("a")
+    ui.build("two").say("b")
+    text = out.getvalue()
+    assert "\x1b[" in text
+    first, second = text.split("\n")[:2]
+    assert first.split("==>")[0] != second.split("==>")[0], "both builds got the same colour"
+
+
+def test_timestamps():
+    out = io.StringIO()
+    UI(out=out, err=io.StringIO(), color=False, timestamps=True).build("b").say("x")
+    assert out.getvalue()[:4].isdigit() and out.getvalue().endswith("Z: ==> b: x\n")
+
+
+def test_machine_readable_escapes_commas_and_newlines():
+    out = io.StringIO()
+    UI(out=out, machine_readable=True).build("b").message("a,b\nc")
+    ts, target, kind, *data = out.getvalue().rstrip("\n").split(",")
+    assert ts.isdigit() and (target, kind) == ("b", "ui")
+    assert data == ["message", "    b: a%!(PACKER_COMMA)b\\nc"]
+
+
+def test_progress_bar_is_drawn_for_uploads_on_a_terminal(tmp_path):
+    out = io.StringIO()
+    ui = UI(out=out, err=io.StringIO(), color=True, progress=True)
+    relay = Relay(LocalCommunicator(LocalConfig(), Target()), [ui.build("web").transfer_observer()])
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(8 * 1024 * 1024))
+    relay.upload(big, str(tmp_path / "copy.bin"))
+    ui.close()
+    assert (tmp_path / "copy.bin").read_bytes() == big.read_bytes()
+    assert "web: big.bin => " in out.getvalue() and "MB" in out.getvalue()
+
+
+def test_no_progress_bar_when_not_a_terminal(tmp_path):
+    out = io.StringIO()
+    ui = UI(out=out, err=io.StringIO())
+    relay = Relay(LocalCommunicator(LocalConfig(), Target()), [ui.build("web").transfer_observer()])
+    (tmp_path / "f").write_bytes(b"x" * 1000)
+    relay.upload(tmp_path / "f", str(tmp_path / "g"))
+    assert out.getvalue() == ""
