@@ -173,7 +173,10 @@ def test_ctrl_c_stops_the_command_and_removes_the_machine(venv: Venv, workdir: P
         while not list((workdir / "machines").glob("*/tmp/started")) and time.monotonic() < deadline:
             assert proc.poll() is None, proc.communicate()[0]
             time.sleep(0.1)
-        assert list((workdir / "machines").glob("*/tmp/started")), "the provisioner did not start within 60s"
+        started = list((workdir / "machines").glob("*/tmp/started"))
+        assert started, "the provisioner did not start within 60s"
+        root = str(started[0].parents[1])
+        assert _processes_in(root), "the running command is not visible in /proc"
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     finally:
@@ -184,6 +187,20 @@ def test_ctrl_c_stops_the_command_and_removes_the_machine(venv: Venv, workdir: P
     assert "Interrupt received. Cleaning up..." in out and "Build was interrupted" in out
     assert "Removing the machine" in out
     assert list((workdir / "machines").iterdir()) == []
+    assert _processes_in(root) == [], "a command of the interrupted build is still running"
+
+
+def _processes_in(root: str) -> List[str]:
+    """The pids of the processes whose root directory is ``root``: the commands running in that machine."""
+    found = []
+    for link in Path("/proc").glob("[0-9]*/root"):
+        try:
+            target = os.readlink(link)
+            if target == root or target == f"{root} (deleted)":  # the kernel marks a removed root so
+                found.append(link.parent.name)
+        except OSError:  # the process ended meanwhile
+            continue
+    return found
 
 
 def test_uninstalling_the_plugin_leaves_an_install_hint(venv: Venv, workdir: Path) -> None:
