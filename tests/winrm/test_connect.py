@@ -116,3 +116,31 @@ def test_config_keys_and_cross_checks():
     assert {p.path for p in problems} == {"winrm_client_cert_file", "winrm_use_ssl"}
     _, problems = build(WinRMConfig, {"winrm_username": "u", "winrm_password": "s3cret-pw", "winrm_transport": "kerberoz"})
     assert "kerberos" in str(problems[0])
+
+
+def test_a_shell_create_that_times_out_is_retried(wsman, communicator_for):
+    wsman.faults.timeout_next(1, action="Create")
+    relay = Relay(communicator_for(wsman, winrm_operation_timeout="1s"))
+    try:
+        with pytest.raises(RetryableConnectError):
+            relay.connect()
+        relay.wait_connected(30)
+        assert relay.run("echo after").text.strip() == "after"
+    finally:
+        relay.cleanup()
+    assert wsman.faults.fired["timeout"] == 1
+
+
+def test_shell_quota_is_explained(wsman_factory, attempt):
+    from winrm.protocol import Protocol
+
+    server = wsman_factory(max_shells_per_user=1)
+    other = Protocol(server.endpoint, transport="basic", username="vagrant", password="vagrant", proxy=None,
+                     ca_trust_path=None)
+    shell = other.open_shell()
+    try:
+        with pytest.raises(ConnectError) as info:
+            attempt(server)
+        assert "maximum number of 1" in str(info.value) and "vagrant@127.0.0.1" in str(info.value)
+    finally:
+        other.close_shell(shell)

@@ -10,7 +10,7 @@ from typing import BinaryIO, Iterator, Optional, Sequence, Union
 
 import hatchway
 from hatchway.communicator import OutputStream, Target, Transfer
-from hatchway.errors import CommunicatorError, RetryableConnectError
+from hatchway.errors import CommunicatorError, ConnectError, RetryableConnectError
 
 from .config import WinRMConfig
 
@@ -72,11 +72,13 @@ class WinRMCommunicator(hatchway.Communicator):
         try:
             status = session.run(exe, args, stdout=out, stderr=err, timeout=max(60.0, session.operation_timeout * 3),
                                  skip_cmd_shell=True)
-        except RetryableConnectError:
-            raise
         except hatchway.CommandTimeout as exc:
             raise RetryableConnectError(f"{self.describe()} accepts connections but commands do not finish yet: "
                                         f"{exc}") from None
+        except ConnectError:
+            raise
+        except CommunicatorError as exc:  # refused for good (quota, policy): retrying cannot help
+            raise ConnectError(str(exc)) from None
         if status != 0 or CONNECTED not in b"".join(seen):
             text = b"".join(seen).decode("utf-8", "replace").strip()[:200]
             raise RetryableConnectError(f"{self.describe()} is up but PowerShell does not run yet "

@@ -130,7 +130,7 @@ class Session:
             ca_trust_path=c.winrm_ca_cert_file or None,
             cert_pem=c.winrm_client_cert_file or None,
             cert_key_pem=c.winrm_client_key_file or None,
-            read_timeout_sec=self.operation_timeout + 10,
+            read_timeout_sec=self.operation_timeout + 5,  # the server may hold a Receive that long
             operation_timeout_sec=self.operation_timeout,
             message_encryption=c.winrm_message_encryption,
             proxy=self._proxy(),
@@ -235,9 +235,12 @@ class Session:
 
     # -- the pool ------------------------------------------------------
     def acquire(self) -> Channel:
+        """An idle channel, or a new one (new connection, new shell).
+
+        A shell that cannot be made *yet* (refused, timed out, w:TimedOut
+        on Create) raises :class:`RetryableConnectError`.
+        """
         with self._lock:
-            if self._closed:
-                self._closed = False  # connect after cleanup is allowed
             if self._idle:
                 return self._idle.pop()
         channel = Channel(self)
@@ -246,6 +249,9 @@ class Session:
         except BaseException as exc:
             channel.broken = True
             channel.close()
+            if isinstance(exc, wex.WinRMOperationTimeoutError):
+                raise RetryableConnectError(f"{self.describe()} did not create a shell within "
+                                            f"{self.operation_timeout}s") from None
             if isinstance(exc, Exception) and not isinstance(exc, CommunicatorError):
                 raise self.translate(exc) from None
             raise
