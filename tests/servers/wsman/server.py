@@ -78,6 +78,13 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     wsman: "WSManServer"
 
+    def handle_error(self, request, client_address) -> None:
+        """A client that goes away (or fails the TLS handshake) is not an error of the server."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (OSError, ssl.SSLError)):
+            super().handle_error(request, client_address)
+
     def get_request(self):
         sock, address = super().get_request()
         if self.wsman.ssl_context is not None:
@@ -261,12 +268,12 @@ class _Handler(BaseHTTPRequestHandler):
         if close:
             self.send_header("Connection", "close")
             self.close_connection = True
+        wsman.stats.add(bytes_out=len(body))  # counted before the client can see the answer
+        wsman.stats.count("status", status)
         self.end_headers()
         if body:
             self.wfile.write(body)
         self.wfile.flush()
-        wsman.stats.add(bytes_out=len(body))
-        wsman.stats.count("status", status)
 
     def _drop(self) -> None:
         self.close_connection = True
@@ -394,7 +401,6 @@ class WSManServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
-        self._stopping.set()
         httpd.shutdown()
         httpd.server_close()
         with self._conn_lock:
@@ -409,6 +415,7 @@ class WSManServer:
                 conn.close()
             except OSError:
                 pass
+        self._stopping.set()  # after the connections: a blocked Receive must not answer anything
         self.service.close_all()
         if self._thread is not None:
             self._thread.join(timeout=10)
