@@ -113,7 +113,9 @@ def is_machine(root: Path) -> bool:
 
 def remove_machine(root: Path) -> None:
     """Delete the machine; what is already gone is fine. Links are removed, never followed."""
-    if os.path.lexists(root):
+    if os.path.islink(root):
+        os.unlink(root)
+    elif os.path.lexists(root):
         shutil.rmtree(root)
 
 
