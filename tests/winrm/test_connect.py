@@ -86,6 +86,8 @@ def test_ntlm_with_message_encryption_over_http(wsman_factory, connect):
     relay.download("ntlm.bin", sink)
     assert sink.getvalue() == data
     assert server.stats.encrypted_requests > 5
+    # stdin is sent from a second connection (its own NTLM context) while the first receives
+    assert relay.run("cat", stdin=io.BytesIO(data)).stdout == data
     # an encrypted session cannot resume on a new socket: the communicator re-makes it
     server.faults.drop_next(1, action="Receive")
     assert relay.run("echo still here").text.strip() == "still here"
