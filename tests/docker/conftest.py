@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Callable, Dict, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
 from hatchway.communicator import Target
+from hatchway.context import BuildContext
 from hatchway.relay import Relay
+from hatchway.template.functions import RenderContext, render
 from hatchway_docker import DockerCommunicator, DockerCommunicatorConfig
 from servers import dockerd
 
@@ -108,3 +110,28 @@ def make_relay(settings) -> Iterator[Callable[..., Relay]]:
     yield make
     for relay in relays:
         relay.cleanup()
+
+
+class TinyUI:
+    """A build UI with say/message/error, keeping the lines for asserts."""
+
+    def __init__(self) -> None:
+        self.lines: List[str] = []
+
+    def say(self, text: str) -> None:
+        self.lines.append(text)
+
+    message = error = say
+
+
+@pytest.fixture
+def make_ctx() -> Callable[..., BuildContext]:
+    """``make_ctx(name="unit") -> BuildContext`` made by hand, rendering ``{{.Image}}``-style fields."""
+
+    def make(name: str = "unit") -> BuildContext:
+        def late(text: str, data: Optional[Dict[str, Any]] = None) -> str:
+            return render(text, RenderContext(data=dict(data or {})))
+
+        return BuildContext(build_name=name, build_type="docker", ui=TinyUI(), render=late)
+
+    return make
