@@ -21,6 +21,16 @@ CREATE_PROCESS_LIMIT = 32767
 CHUNK = 65536
 
 
+class PipeReader(io.BufferedReader):
+    """stdin as a stand-in sees it: like a pipe, ``read(n)`` returns what has arrived (at most n
+    bytes; b"" only at EOF) instead of waiting for n bytes; ``readline`` and iteration work too."""
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        if size is not None and size > 0:
+            return self.read1(size)
+        return super().read(size)
+
+
 class _StreamWriter:
     def __init__(self, output: OutputPipe, name: str) -> None:
         self._output, self._name = output, name
@@ -111,7 +121,7 @@ class Command:
         ctx = StandinContext(
             script=script,
             args=powershell.script_args(script),
-            stdin=io.BufferedReader(self.stdin, buffer_size=CHUNK),
+            stdin=PipeReader(self.stdin, buffer_size=CHUNK),
             stdout=_StreamWriter(self.output, "stdout"),
             stderr=_StreamWriter(self.output, "stderr"),
             env=dict(self._env),

@@ -138,7 +138,7 @@ class OutputPipe:
                 if remaining <= 0 or stop.is_set():
                     break
                 self._cond.wait(remaining)
-            taken: List[Tuple[str, bytes]] = []
+            runs: List[Tuple[str, List[bytes]]] = []  # consecutive chunks of one stream, joined once
             budget = max_bytes
             while self._chunks and budget > 0:
                 stream, data = self._chunks[0]
@@ -149,9 +149,10 @@ class OutputPipe:
                     self._chunks[0] = (stream, data[len(part):])
                 budget -= len(part)
                 self._pending -= len(part)
-                if taken and taken[-1][0] == stream:
-                    taken[-1] = (stream, taken[-1][1] + part)
+                if runs and runs[-1][0] == stream:
+                    runs[-1][1].append(part)
                 else:
-                    taken.append((stream, part))
+                    runs.append((stream, [part]))
             self._cond.notify_all()
+            taken = [(stream, b"".join(parts)) for stream, parts in runs]
             return taken, self.exit_code is not None and not self._chunks

@@ -22,7 +22,7 @@ def echo(ctx: StandinContext) -> int:
         ctx.stderr.write(f"{ctx.args['stderr']}\r\n".encode("utf-8"))
     if "$input" in ctx.script.lower():
         while True:
-            chunk = ctx.stdin.read1(65536)
+            chunk = ctx.stdin.read(65536)
             if not chunk:
                 break
             ctx.stdout.write(chunk)
