@@ -1,1 +1,13 @@
-"""Shared test set-up: ``tests/`` is on sys.path, so ``import servers.sshd`` works everywhere."""
+"""Shared test set-up.
+
+Tests are imported with ``--import-mode=importlib`` (test files in different
+folders share names such as ``test_contract.py``), so this puts ``tests/`` on
+``sys.path`` itself: ``import servers.sshd`` and ``import helpers.core_env``
+work from every test.
+"""
+import sys
+from pathlib import Path
+
+_TESTS = str(Path(__file__).resolve().parent)
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RECORDER_PLUGIN
+from helpers.core_env import RECORDER_PLUGIN
 
 ROOT = Path(__file__).resolve().parents[2]
 

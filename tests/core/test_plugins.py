@@ -1,7 +1,7 @@
 """Plugin discovery through real entry points: listing, broken plugins, duplicate names."""
 import json
 
-from conftest import RECORDER_PLUGIN
+from helpers.core_env import RECORDER_PLUGIN
 
 GOOD = '''
 import attrs, hatchway
