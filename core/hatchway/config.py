@@ -10,12 +10,14 @@ Packer's weakly typed decoding does (``"22"`` is a fine ``int``):
 (values are redacted from all output), ``path`` (``~`` is expanded),
 ``required`` and ``aliases`` (deprecated spellings, e.g. ``ssh_wait_timeout``).
 
-A config class may define ``check(self)`` yielding ``(key, message)`` or
+A config class may define ``check(self)`` (or ``check(self, context)``, to see
+the template's directory and build name) yielding ``(key, message)`` or
 ``(key, message, hint)`` for rules between keys.
 """
 from __future__ import annotations
 
 import difflib
+import inspect
 import json
 import os
 import sys
@@ -229,6 +231,7 @@ def build(
     *,
     ignore: Iterable[str] = (),
     others: Mapping[str, str] = {},
+    context: Any = None,
 ) -> Tuple[Optional[Any], List[ConfigProblem]]:
     """Make a ``cls`` from template ``data``; return ``(obj or None, problems)``.
 
@@ -236,6 +239,8 @@ def build(
     someone else (the builder's own keys, say). ``others`` maps keys that
     other installed plugins know to the plugin's name, to say whose they are.
     Secret values are registered for redaction before anything else.
+    ``context`` (a :class:`~hatchway.template.functions.RenderContext` during
+    validation) is passed to ``check(self, context)`` when it takes one.
     """
     prefix = f"{path}." if path else ""
     problems: List[ConfigProblem] = []
@@ -298,7 +303,8 @@ def build(
         return None, problems
     check = getattr(obj, "check", None)
     if callable(check):
-        for item in check() or ():
+        takes_context = len(inspect.signature(check).parameters) >= 1
+        for item in (check(context) if takes_context else check()) or ():
             key, message, *rest = item
             problems.append(ConfigProblem(prefix + key if key else path, message, rest[0] if rest else ""))
     return (None if any(p.is_error for p in problems) else obj), problems

@@ -258,3 +258,20 @@ def test_second_interrupt_stops_at_once_and_says_what_is_left(env, tmp_path):
     assert proc.returncode == 130
     assert "Stopped at once. Left behind, to clean up by hand:" in err
     assert f"  - slow: recorder machine in {tmp_path} (was cleaning up)" in err
+
+
+def test_relative_sources_are_found_next_to_the_template(env, tmp_path):
+    project = tmp_path / "project"
+    (project / "files").mkdir(parents=True)
+    (project / "files" / "motd").write_text("welcome\n")
+    dest = tmp_path / "dest"
+    template = project / "t.json"
+    template.write_text(json.dumps({"builders": [local_build()],
+                                    "provisioners": [{"type": "file", "source": "files/motd",
+                                                      "destination": f"{dest}/"}]}))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert env.hatchway("validate", str(template), cwd=elsewhere).returncode == 0
+    result = env.hatchway("build", str(template), cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert (dest / "motd").read_text() == "welcome\n"

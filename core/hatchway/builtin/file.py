@@ -24,7 +24,7 @@ class FileConfig:
     generated: bool = option(False, help="The source is made by an earlier step: do not check it exists now.")
     exclude: List[str] = option(factory=list, help="Glob patterns skipped in directory transfers (beyond Packer).")
 
-    def check(self):
+    def check(self, context=None):
         given = [k for k in ("source", "sources", "content") if getattr(self, k) not in (None, "", [])]
         if len(given) != 1:
             yield ("", 'set exactly one of "source", "sources" or "content"' +
@@ -32,8 +32,11 @@ class FileConfig:
         if self.content is not None and self.direction == "download":
             yield ("content", "only works with \"direction\": \"upload\"")
         if self.direction == "upload" and not self.generated:
+            template_dir = getattr(context, "template_dir", "")
             for i, src in enumerate(self.all_sources()):
-                if not os.path.exists(os.path.expanduser(src)):
+                local = os.path.expanduser(src)
+                if not os.path.exists(local) and not (template_dir and not os.path.isabs(local)
+                                                      and os.path.exists(os.path.join(template_dir, local))):
                     key = "source" if self.source else f"sources[{i}]"
                     yield (key, f"local file {src!r} does not exist",
                            "fix the path, or set \"generated\": true if an earlier step makes it")

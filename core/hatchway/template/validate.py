@@ -208,10 +208,10 @@ def _plan_build(template: Template, section: BuilderSection, plugins: Plugins, v
     own_comm_keys = set(cfg.keys_of(comm_reg.cls.Config))
     others = {k: v for k, v in comm_keys.items() if k not in own_comm_keys}
     builder_config, found = cfg.build(builder_reg.cls.Config, options, section.path,
-                                      ignore=set(options) - builder_keys)
+                                      ignore=set(options) - builder_keys, context=ctx)
     problems.extend(found)
     comm_config, found = cfg.build(comm_reg.cls.Config, options, section.path,
-                                   ignore=builder_keys, others=others)
+                                   ignore=builder_keys, others=others, context=ctx)
     problems.extend(found)
 
     steps: List[StepPlan] = []
@@ -232,7 +232,7 @@ def _plan_build(template: Template, section: BuilderSection, plugins: Plugins, v
                 _missing(plugins, "post-processor", pp.type, f"{pp.path}.type", problems)
                 continue
             rendered = _render_tree(pp.options, pp.path, ctx, problems)
-            conf, found = cfg.build(reg.cls.Config, rendered, pp.path)
+            conf, found = cfg.build(reg.cls.Config, rendered, pp.path, context=ctx)
             problems.extend(found)
             if conf is not None:
                 planned.append(StepPlan(pp.type, pp.path, reg.cls, conf, keep_input_artifact=pp.keep_input_artifact))
@@ -253,7 +253,7 @@ def _plan_provisioner(prov: ProvisionerSection, build: BuilderSection, plugins: 
     for key, value in prov.override.get(build.name, {}).items():
         options[key] = value
     rendered = _render_tree(options, prov.path, ctx, problems)
-    conf, found = cfg.build(reg.cls.Config, rendered, prov.path)
+    conf, found = cfg.build(reg.cls.Config, rendered, prov.path, context=ctx)
     problems.extend(found)
     common_raw = {k: v for k, v in (("pause_before", prov.pause_before), ("max_retries", prov.max_retries),
                                     ("timeout", prov.timeout)) if v is not None}
