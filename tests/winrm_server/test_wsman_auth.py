@@ -168,3 +168,66 @@ def test_https_ntlm_without_channel_binding_is_refused(make_server, protocol_for
 def test_https_ntlm_without_channel_binding_accepted_when_binding_is_off(make_server, protocol_for):
     server = make_server(https=True, channel_binding=False)
     assert _run(protocol_for(server, transport="ntlm", send_cbt=False)) == (b"ok\n", b"", 0)
+
+
+def test_https_ntlm_relaxed_binding_accepts_clients_that_send_none(make_server, protocol_for):
+    server = make_server(https=True, channel_binding="relaxed")
+    assert _run(protocol_for(server, transport="ntlm", send_cbt=False)) == (b"ok\n", b"", 0)
+    assert _run(protocol_for(server, transport="ntlm", send_cbt=True)) == (b"ok\n", b"", 0)
+
+
+@pytest.mark.parametrize("mode", ["strict", "relaxed"])
+def test_https_ntlm_wrong_channel_binding_is_refused(make_server, mode):
+    """A client bound to another certificate (a TLS man in the middle) fails in both modes."""
+    import base64
+
+    import requests
+    import spnego
+    from spnego.channel_bindings import GssChannelBindings
+
+    server = make_server(https=True, channel_binding=mode)
+    client = spnego.client("vagrant", "vagrant", protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+    wrong = GssChannelBindings(application_data=b"tls-server-end-point:" + b"\x01" * 32)
+    with requests.Session() as http:
+        http.verify = server.cert_path
+        http.trust_env = False
+
+        def post(token: bytes):
+            header = {"Authorization": "Negotiate " + base64.b64encode(token).decode()}
+            return http.post(server.endpoint, data=b"", headers=header, timeout=10)
+
+        challenge = post(client.step())
+        assert challenge.status_code == 401
+        token = base64.b64decode(challenge.headers["WWW-Authenticate"].split()[1])
+        answer = post(client.step(token, channel_bindings=wrong))
+    assert answer.status_code == 401
+
+
+def test_listener_config_can_be_read_with_ws_transfer_get(make_server, protocol_for):
+    import xml.etree.ElementTree as ET
+
+    import xmltodict
+
+    server = make_server(max_envelope_kb=150, max_shells_per_user=7)
+    protocol = protocol_for(server)
+    request = {"env:Envelope": protocol.build_wsman_header(
+        "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get", "http://schemas.microsoft.com/wbem/wsman/1/config")}
+    request["env:Envelope"]["env:Body"] = {}
+    root = ET.fromstring(protocol.send_message(xmltodict.unparse(request)))
+    ns = {"cfg": "http://schemas.microsoft.com/wbem/wsman/1/config"}
+    assert root.find(".//cfg:MaxEnvelopeSizekb", ns).text == "150"
+    assert root.find(".//cfg:Winrs/cfg:MaxShellsPerUser", ns).text == "7"
+
+
+def test_listener_config_denied_to_non_admins(make_server, protocol_for):
+    import xmltodict
+    from winrm.exceptions import WSManFaultError
+
+    server = make_server(config_readable=False)
+    protocol = protocol_for(server)
+    request = {"env:Envelope": protocol.build_wsman_header(
+        "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get", "http://schemas.microsoft.com/wbem/wsman/1/config")}
+    request["env:Envelope"]["env:Body"] = {}
+    with pytest.raises(WSManFaultError) as caught:
+        protocol.send_message(xmltodict.unparse(request))
+    assert (caught.value.fault_subcode, caught.value.wsman_fault_code) == ("w:AccessDenied", 5)

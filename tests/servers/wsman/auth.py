@@ -91,6 +91,22 @@ def is_ntlm_negotiate(token: bytes) -> bool:
     return token[:8] == b"NTLMSSP\x00" and len(token) >= 12 and struct.unpack("<I", token[8:12])[0] == 1
 
 
+def sends_channel_bindings(token: bytes) -> bool:
+    """Whether an NTLM Authenticate message carries a (non-zero) channel-bindings AV pair."""
+    from spnego._ntlm_raw.messages import Authenticate, AvId, NTClientChallengeV2
+
+    if token[:8] != b"NTLMSSP\x00" or len(token) < 12 or struct.unpack("<I", token[8:12])[0] != 3:
+        return False
+    try:
+        response = Authenticate.unpack(token).nt_challenge_response or b""
+        if len(response) <= 24:
+            return False
+        pairs = NTClientChallengeV2.unpack(response[16:]).av_pairs
+    except Exception:  # a malformed message: let the acceptor reject it
+        return True
+    return pairs.get(AvId.channel_bindings, b"\x00" * 16) != b"\x00" * 16
+
+
 class ConnectionAuth:
     """Auth state of one TCP connection: the NTLM context (pending or complete) and its user."""
 

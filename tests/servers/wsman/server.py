@@ -12,11 +12,12 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Dict, Iterable, List, Optional, Set
+from typing import Dict, Iterable, List, Optional, Set, Union
 
 from . import auth as wsauth
 from . import soap
 from .commands import ScriptRecorder
+from .config import config_response
 from .faults import FaultInjector
 from .shells import Shell, ShellService
 
@@ -175,7 +176,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault == "busy":
                 raise soap.busy()
-            reply = wsman.service.handle(request, user)
+            if request.action == "Get" and request.resource_uri.rstrip("/") == soap.CONFIG_RESOURCE:
+                reply = config_response(
+                    request, max_envelope_kb=wsman.max_envelope_kb, max_shells_per_user=wsman.max_shells_per_user,
+                    allow_unencrypted=wsman.allow_unencrypted, auth=wsman.auth, readable=wsman.config_readable,
+                )
+            else:
+                reply = wsman.service.handle(request, user)
             status = 200
         except soap.Fault as fault:
             relates_to = request.message_id if request is not None else ""
@@ -233,8 +240,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.conn_auth.ntlm is None or self.conn_auth.ntlm_complete:
             self._unauthorized()
             return None
+        bindings = wsman.channel_bindings
+        if bindings is not None and wsman.channel_binding == "relaxed" and not wsauth.sends_channel_bindings(token):
+            bindings = None
         try:
-            out = wsman.ntlm_users.step(self.conn_auth.ntlm, token, wsman.channel_bindings)
+            out = wsman.ntlm_users.step(self.conn_auth.ntlm, token, bindings)
         except Exception:  # bad password, MIC or channel bindings: pyspnego raises SpnegoError kinds
             self.conn_auth.reset()
             self._unauthorized()
@@ -313,7 +323,8 @@ class WSManServer:
         port: int = 0,
         *,
         unencrypted_status: int = 401,
-        channel_binding: bool = True,
+        channel_binding: Union[bool, str] = "strict",
+        config_readable: bool = True,
         receive_coalesce: float = 0.005,
         cwd: Optional[str] = None,
     ) -> None:
@@ -328,6 +339,13 @@ class WSManServer:
         self.host = host
         self.port = port
         self.unencrypted_status = unencrypted_status
+        self.config_readable = config_readable
+        modes = {True: "strict", False: "none", "strict": "strict", "relaxed": "relaxed", "none": "none"}
+        if channel_binding not in modes:
+            raise ValueError(f"channel_binding must be 'strict', 'relaxed' or 'none', not {channel_binding!r}")
+        #: over HTTPS, NTLM channel binding: strict (required), relaxed (checked when sent, like
+        #: Windows' default CbtHardeningLevel), none (ignored)
+        self.channel_binding = modes[channel_binding]
         self.stats = Stats()
         self.faults = FaultInjector()
         self.recorder = ScriptRecorder()
@@ -342,7 +360,7 @@ class WSManServer:
             self.cert_path, key_path, cert_der = make_certificate(self._tmp, host)
             self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.ssl_context.load_cert_chain(self.cert_path, key_path)
-            if channel_binding:
+            if self.channel_binding != "none":
                 self.channel_bindings = wsauth.channel_bindings_for(cert_der)
         self.ntlm_users = wsauth.NTLMUsers(self.users, self._tmp)
         self.service = ShellService(

@@ -90,7 +90,7 @@ class ShellService:
         if request.resource_uri and request.resource_uri != soap.CMD_RESOURCE:
             raise Fault("w:DestinationUnreachable", f"The WS-Management service does not support the resource URI {request.resource_uri}.", 2150858770)
         handler = getattr(self, f"_do_{request.action.lower()}", None)
-        if handler is None or request.action not in soap.ACTIONS.values():
+        if handler is None or request.action not in soap.ACTIONS.values() or request.action == "Get":
             raise soap.action_not_supported(request.action_uri)
         return handler(request, user)
 

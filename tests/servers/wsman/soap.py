@@ -21,6 +21,7 @@ TRANSFER = "http://schemas.xmlsoap.org/ws/2004/09/transfer"
 SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
 FAULT_NS = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
 CMD_RESOURCE = SHELL + "/cmd"
+CONFIG_RESOURCE = "http://schemas.microsoft.com/wbem/wsman/1/config"
 COMMAND_DONE = SHELL + "/CommandState/Done"
 COMMAND_RUNNING = SHELL + "/CommandState/Running"
 FAULT_ACTION = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault"
@@ -31,6 +32,7 @@ NS = {"s": SOAP, "a": ADDRESSING, "w": WSMAN, "p": MS_WSMAN, "x": TRANSFER, "rsp
 ACTIONS = {
     TRANSFER + "/Create": "Create",
     TRANSFER + "/Delete": "Delete",
+    TRANSFER + "/Get": "Get",
     SHELL + "/Command": "Command",
     SHELL + "/Send": "Send",
     SHELL + "/Receive": "Receive",
@@ -203,3 +205,7 @@ def action_not_supported(action: str) -> Fault:
 
 def invalid_parameter(message: str) -> Fault:
     return Fault("w:InvalidParameter", message, 87)
+
+
+def access_denied() -> Fault:
+    return Fault("w:AccessDenied", "Access is denied.", 5)
