@@ -18,6 +18,7 @@ Imported lazily (it imports ``winrm`` and ``requests``). The pieces:
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import urllib.parse
@@ -207,7 +208,8 @@ class Session:
         if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
             return RetryableConnectError(f"cannot reach WinRM at {self.url}: {_short(exc)}")
         if isinstance(exc, wex.WinRMTransportError):
-            return CommunicatorError(f"{self.url} answered HTTP {exc.code}: {(exc.response_text or '')[:200]}")
+            hint = " (is this a WinRM listener? check winrm_port and winrm_use_ssl)" if exc.code == 404 else ""
+            return CommunicatorError(f"{self.url} answered HTTP {exc.code}{hint}: {(exc.response_text or '')[:200]}")
         if isinstance(exc, (wex.WSManFaultError, wex.WinRMTransportError)) and exc.code == 413:
             return EnvelopeTooLarge(f"{self.host} refused a request as too large (HTTP 413, MaxEnvelopeSizekb)")
         if isinstance(exc, wex.WSManFaultError):
@@ -540,11 +542,12 @@ def _with_end(chunks: Iterable[bytes]) -> Iterator[Tuple[bytes, bool]]:
     yield current, True
 
 
+_REASON = re.compile(r"\[Errno -?\d+\] [^'\")]+|certificate verify failed: [^(')\"]+|timed out|Read timed out"
+                     r"|Connection (?:refused|reset by peer|aborted)|Name or service not known")
+
+
 def _short(exc: BaseException) -> str:
-    """The useful last part of a requests/urllib3 error chain."""
+    """The useful part of a requests/urllib3 error chain ("[Errno 111] Connection refused")."""
     text = str(exc)
-    for marker in ("Errno", "Connection refused", "timed out", "certificate verify failed", "Max retries"):
-        index = text.find(marker)
-        if index >= 0 and marker != "Max retries":
-            return text[index:].rstrip("')\"]")[:160]
-    return text[:160]
+    found = _REASON.search(text)
+    return found.group(0).strip() if found else text[:160]
