@@ -101,9 +101,9 @@ class CommunicatorContract:
 
     @staticmethod
     def remote_listing(relay: Relay, path: str) -> set:
-        result = relay.run(f"cd -- {q(path)} && find . -mindepth 1")
+        result = relay.run(f"cd -- {q(path)} && find . -mindepth 1 -print0")
         assert result.exit_status == 0, result.stderr
-        return {line[2:] for line in result.text.splitlines()}
+        return {name[2:].decode("utf-8", "surrogateescape") for name in result.stdout.split(b"\0") if name}
 
     @staticmethod
     def local_listing(root: Path) -> set:
@@ -254,6 +254,24 @@ class CommunicatorContract:
             assert out.read_bytes() == f"{i}\n".encode()
         planted = relay.run(f"find {q(remote_dir)} \"$HOME\" /tmp . -maxdepth 2 -name PWNED 2>/dev/null | head -n 1")
         assert planted.text.strip() == "", "a remote shell ran a command hidden in a file name"
+
+    def test_newlines_in_names_both_directions(self, relay: Relay, remote_dir: str, tmp_path: Path) -> None:
+        name = "new\nline $(touch PWNED).txt"
+        local = tmp_path / name
+        local.write_bytes(b"nl")
+        relay.upload(local, f"{remote_dir}/{name}")
+        assert self.remote_bytes(relay, f"{remote_dir}/{name}") == b"nl"
+        tree = tmp_path / "tree"
+        (tree / "sub\ndir").mkdir(parents=True)
+        (tree / "sub\ndir" / name).write_bytes(b"deep")
+        relay.upload(str(tree) + "/", f"{remote_dir}/tree")
+        assert self.remote_listing(relay, f"{remote_dir}/tree") == {"sub\ndir", f"sub\ndir/{name}"}
+        relay.download(f"{remote_dir}/tree/", tmp_path / "back")
+        assert (tmp_path / "back" / "sub\ndir" / name).read_bytes() == b"deep"
+        relay.download(f"{remote_dir}/{name}", tmp_path / "single")
+        assert (tmp_path / "single").read_bytes() == b"nl"
+        planted = relay.run(f"find {q(remote_dir)} \"$HOME\" /tmp . -maxdepth 2 -name PWNED 2>/dev/null | head -n 1")
+        assert planted.text.strip() == ""
 
     def test_upload_missing_local_source(self, relay: Relay, remote_dir: str, tmp_path: Path) -> None:
         with pytest.raises(RemotePathError) as info:
