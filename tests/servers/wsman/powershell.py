@@ -91,14 +91,17 @@ def syntax_errors(script: str) -> List[str]:
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
-        if node.type == "ERROR" or node.is_missing:
+        erroneous = [child for child in node.children if child.has_error or child.is_missing]
+        if node.type == "ERROR" or node.is_missing or (node.has_error and not erroneous):
             row, col = node.start_point
             source = lines[row].strip() if row < len(lines) else ""
-            what = f"missing {node.type}" if node.is_missing else "unexpected token"
+            if node.type == "ERROR":
+                what = "unexpected token"
+            else:
+                what = f"missing or incomplete {node.type}"
             errors.append(f"At line:{row + 1} char:{col + 1}: {what}: {source[:120]}")
             continue
-        if node.has_error:
-            stack.extend(reversed(node.children))
+        stack.extend(reversed(erroneous))
     return errors or ["the script does not parse (tree-sitter reported an error)"]
 
 
