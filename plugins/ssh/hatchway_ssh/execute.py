@@ -13,11 +13,17 @@ from hatchway.errors import CommandTimeout, CommunicatorError
 
 from .connection import Connection
 
-__all__ = ["run_command", "start_command", "Pumps"]
+__all__ = ["run_command", "start_command", "Pumps", "close_channel"]
 
 log = logging.getLogger("hatchway.ssh")
 
 READ_CHUNK = 256 * 1024
+
+
+def close_channel(chan: paramiko.Channel) -> None:
+    """Close a channel; on a dying connection that may fail, which changes nothing."""
+    with contextlib.suppress(Exception):
+        chan.close()
 
 
 def start_command(conn: Connection, command: str, pty: bool = False, forward_agent: bool = False
@@ -35,7 +41,7 @@ def start_command(conn: Connection, command: str, pty: bool = False, forward_age
             chan.get_pty(term="xterm", width=80, height=40)
         chan.exec_command(command)
     except (paramiko.SSHException, EOFError, OSError) as exc:
-        chan.close()
+        close_channel(chan)
         raise CommunicatorError(f"{conn.hop}: cannot start a command: {exc}") from None
     return chan
 
@@ -68,8 +74,7 @@ class Pumps:
                 sink(data)
         except BaseException as exc:  # a sink that raises must not hang the command
             self.errors.append(exc)
-            with contextlib.suppress(Exception):
-                self.chan.close()
+            close_channel(self.chan)
 
     def _feed(self, stdin: BinaryIO) -> None:
         try:
@@ -120,4 +125,4 @@ def run_command(conn: Connection, command: str, stdin: Optional[BinaryIO], stdou
                                         f"{pumps.errors[0]}")
             return exit_status(conn, chan)
         finally:
-            chan.close()
+            close_channel(chan)

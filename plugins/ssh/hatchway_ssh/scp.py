@@ -21,7 +21,7 @@ from hatchway.errors import CommunicatorError, RemotePathError
 from hatchway.files import CHUNK, atomic_writer, is_excluded, walk
 
 from .connection import Connection
-from .execute import exit_status, start_command
+from .execute import close_channel, exit_status, start_command
 from .remote import path_error, q, single_file_publish, staged_publish
 
 __all__ = ["upload_file", "download_file", "upload_tree", "download_tree"]
@@ -51,7 +51,7 @@ class _Protocol:
             return
 
     def fail(self, message: Optional[str] = None) -> CommunicatorError:
-        self.chan.close()
+        close_channel(self.chan)
         self._err_thread.join(5)
         status = exit_status(self.conn, self.chan) if self.chan.exit_status_ready() else -1
         if message:
@@ -114,7 +114,7 @@ class _Protocol:
         self.chan.status_event.wait()
         self._err_thread.join(10)
         status = exit_status(self.conn, self.chan)
-        self.chan.close()
+        close_channel(self.chan)
         if status != 0:
             if not self.conn.transport.is_active():
                 raise CommunicatorError(f"{self.conn.hop}: connection lost while trying to {self.action} "
@@ -157,7 +157,7 @@ def upload_file(conn: Connection, source: Union[Path, BinaryIO], destination: st
                     handle.close()
             proto.finish()
         finally:
-            chan.close()
+            close_channel(chan)
 
 
 def _upload_unknown_size(conn: Connection, source: BinaryIO, destination: str, mode: int,
@@ -174,7 +174,7 @@ def _upload_unknown_size(conn: Connection, source: BinaryIO, destination: str, m
             transfer.advance(len(chunk))
         proto.finish()
     finally:
-        chan.close()
+        close_channel(chan)
 
 
 def _parse_record(proto: _Protocol, line: bytes) -> tuple:
@@ -217,7 +217,7 @@ def download_file(conn: Connection, source: str, destination: Union[Path, Binary
                 _receive_body(proto, size, destination, transfer)
             proto.finish()
         finally:
-            chan.close()
+            close_channel(chan)
 
 
 def _next_record(proto: _Protocol) -> bytes:
@@ -261,7 +261,7 @@ def upload_tree(conn: Connection, source: Path, destination: str, exclude: Seque
                 proto.ack()
             proto.finish()
         finally:
-            chan.close()
+            close_channel(chan)
 
 
 def download_tree(conn: Connection, source: str, destination: Path, exclude: Sequence[str],
@@ -314,7 +314,7 @@ def download_tree(conn: Connection, source: str, destination: Path, exclude: Seq
             for path, mode in reversed(dir_modes):
                 os.chmod(path, mode & 0o7777)
         finally:
-            chan.close()
+            close_channel(chan)
 
 
 class _Discard(io.RawIOBase):
