@@ -231,3 +231,38 @@ def test_listener_config_denied_to_non_admins(make_server, protocol_for):
     with pytest.raises(WSManFaultError) as caught:
         protocol.send_message(xmltodict.unparse(request))
     assert (caught.value.fault_subcode, caught.value.wsman_fault_code) == ("w:AccessDenied", 5)
+
+
+def test_certificate_auth_maps_the_client_certificate_to_its_user(make_server, protocol_for):
+    server = make_server(https=True, auth=("certificate", "basic"), users={"vagrant": "vagrant", "other": "x"})
+    cert, key = server.client_certificate("vagrant")
+    protocol = protocol_for(server, transport="certificate", cert_pem=cert, cert_key_pem=key)
+    assert _run(protocol, "echo via-cert") == (b"via-cert\n", b"", 0)
+    shell = protocol.open_shell()
+    assert server.shells[shell].owner == "vagrant"
+
+
+def test_certificate_auth_without_a_certificate_is_401(make_server, protocol_for, tmp_path):
+    import ssl
+
+    from winrm.exceptions import InvalidCredentialsError
+
+    server = make_server(https=True, auth=("certificate",))
+    with pytest.raises(InvalidCredentialsError):
+        protocol_for(server, transport="certificate", cert_pem=None, cert_key_pem=None).open_shell()
+    # a certificate from another CA fails the TLS handshake
+    from servers.wsman.tls import CertificateAuthority
+
+    stranger = CertificateAuthority(str(tmp_path), "127.0.0.1").issue_client("vagrant")
+    import requests
+
+    with pytest.raises((requests.exceptions.SSLError, requests.exceptions.ConnectionError, ssl.SSLError)):
+        protocol_for(server, transport="certificate", cert_pem=stranger[0], cert_key_pem=stranger[1]).open_shell()
+    assert server.shells == {}
+
+
+def test_certificate_auth_needs_https():
+    from servers.wsman import WSManServer
+
+    with pytest.raises(ValueError, match="https"):
+        WSManServer(auth=("certificate",))

@@ -21,7 +21,9 @@ from .config import config_response
 from .faults import FaultInjector
 from .shells import Shell, ShellService
 
-AUTH_SCHEMES = ("basic", "ntlm")
+AUTH_SCHEMES = ("basic", "ntlm", "certificate")
+#: the Authorization value of pywinrm's certificate transport (the TLS client certificate authenticates)
+MUTUAL_TLS = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
 #: the longest an injected time-out holds a request when the client never gives up
 TIMEOUT_FAULT_MAX = 120.0
 
@@ -212,6 +214,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return self.conn_auth.user
             self._unauthorized()
             return None
+        if header.strip() == MUTUAL_TLS and "certificate" in wsman.auth:
+            user = self._certificate_user()
+            if user is None:
+                self._unauthorized()
+            return user
         scheme, value = wsauth.basic_header(header)
         if scheme == "basic" and "basic" in wsman.auth:
             if not wsman.https and not wsman.allow_unencrypted:
@@ -225,6 +232,21 @@ class _Handler(BaseHTTPRequestHandler):
         if scheme in ("negotiate", "ntlm") and "ntlm" in wsman.auth:
             return self._ntlm_step(scheme, value)
         self._unauthorized()
+        return None
+
+    def _certificate_user(self) -> Optional[str]:
+        """The user whose name is the CN of the verified TLS client certificate, if any."""
+        try:
+            peer = self.request.getpeercert()
+        except (AttributeError, ValueError):
+            return None
+        if not peer:
+            return None
+        names = [value for rdn in peer.get("subject", ()) for key, value in rdn if key == "commonName"]
+        for name in names:
+            for known in self.server.wsman.users:
+                if known.lower() == name.lower():
+                    return known
         return None
 
     def _ntlm_step(self, scheme: str, value: str) -> Optional[str]:
@@ -354,14 +376,21 @@ class WSManServer:
         self.cert_path: Optional[str] = None
         self.ssl_context: Optional[ssl.SSLContext] = None
         self.channel_bindings = None
+        self._ca = None
+        if "certificate" in self.auth and not https:
+            raise ValueError("certificate authentication needs https=True")
         if https:
-            from .tls import make_certificate
+            from .tls import CertificateAuthority
 
-            self.cert_path, key_path, cert_der = make_certificate(self._tmp, host)
+            self._ca = CertificateAuthority(self._tmp, host)
+            self.cert_path = self._ca.cert_path
             self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            self.ssl_context.load_cert_chain(self.cert_path, key_path)
+            self.ssl_context.load_cert_chain(self._ca.cert_path, self._ca.key_path)
+            if "certificate" in self.auth:
+                self.ssl_context.verify_mode = ssl.CERT_OPTIONAL
+                self.ssl_context.load_verify_locations(self._ca.cert_path)
             if self.channel_binding != "none":
-                self.channel_bindings = wsauth.channel_bindings_for(cert_der)
+                self.channel_bindings = wsauth.channel_bindings_for(self._ca.der)
         self.ntlm_users = wsauth.NTLMUsers(self.users, self._tmp)
         self.service = ShellService(
             max_shells_per_user=max_shells_per_user,
@@ -375,6 +404,13 @@ class WSManServer:
         self._thread: Optional[threading.Thread] = None
         self._connections: Set[socket.socket] = set()
         self._conn_lock = threading.Lock()
+
+    def client_certificate(self, user: str):
+        """``(cert_path, key_path)`` of a client certificate for ``user`` that this server trusts
+        (``auth`` must include "certificate"); the certificate maps to the user by its CN."""
+        if self._ca is None or "certificate" not in self.auth:
+            raise ValueError("client certificates need WSManServer(https=True, auth=(..., 'certificate'))")
+        return self._ca.issue_client(user)
 
     # --- what tests look at ------------------------------------------------------------------------------
     @property
