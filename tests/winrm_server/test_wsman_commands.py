@@ -258,3 +258,22 @@ def test_stand_in_exception_becomes_exit_1_with_traceback(server, session_for):
     result = session_for(server).run_ps(ps_script("echo", "exit $exit", exit="not-a-number"))
     assert result.status_code == 1
     assert b"ValueError" in result.std_err
+
+
+def test_stand_in_output_flows_after_timed_out_receives(server, protocol_for):
+    from winrm.exceptions import WinRMOperationTimeoutError
+
+    script = ps_script("echo", "foreach ($line in $input) { Write-Output $line }")
+    encoded = base64.b64encode(script.encode("utf-16-le")).decode()
+    protocol = protocol_for(server, operation_timeout_sec=1, read_timeout_sec=10)
+    shell = protocol.open_shell()
+    command = protocol.run_command(shell, f"powershell -NoProfile -EncodedCommand {encoded}", console_mode_stdin=False)
+    for _ in range(2):  # nothing to say yet: the real w:TimedOut fault, twice
+        with pytest.raises(WinRMOperationTimeoutError):
+            protocol.get_command_output_raw(shell, command)
+    protocol.send_command_input(shell, command, b"after the wait\r\n")
+    out, _, _, done = protocol.get_command_output_raw(shell, command)
+    assert (out, done) == (b"after the wait\r\n", False)
+    protocol.send_command_input(shell, command, b"", end=True)
+    assert protocol.get_command_output(shell, command) == (b"", b"", 0)
+    protocol.close_shell(shell)
