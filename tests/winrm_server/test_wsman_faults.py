@@ -118,3 +118,16 @@ def test_stop_ends_running_commands_and_blocked_receives(server, protocol_for):
     thread.join(timeout=15)
     assert not thread.is_alive()
     assert len(errors) == 1 and isinstance(errors[0], requests.exceptions.ConnectionError), errors
+
+
+def test_timeout_fault_over_https(make_server, protocol_for):
+    import requests
+
+    server = make_server(https=True)
+    protocol = protocol_for(server, operation_timeout_sec=1, read_timeout_sec=2)
+    server.faults.timeout_next(1, action="Create")
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        protocol.open_shell()
+    assert server.shells == {}
+    protocol.open_shell()
+    assert len(server.shells) == 1

@@ -111,7 +111,11 @@ class _Handler(BaseHTTPRequestHandler):
         wsman.stats.add(connections=1)
         if isinstance(self.request, ssl.SSLSocket):
             self.request.settimeout(30)
-            self.request.do_handshake()
+            try:
+                self.request.do_handshake()
+            except (OSError, ssl.SSLError):
+                wsman._track(self.request, False)
+                raise
         super().setup()
 
     def finish(self) -> None:
@@ -131,7 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- HTTP ---------------------------------------------------------------------------------------
     def do_GET(self) -> None:
-        self._send(405, b"", {"Allow": "POST"})
+        self._send(405, b"", [("Allow", "POST")])
 
     def do_POST(self) -> None:
         wsman = self.server.wsman
@@ -321,9 +325,9 @@ class _Handler(BaseHTTPRequestHandler):
         sock = self.request
         while time.monotonic() < deadline and not wsman._stopping.is_set():
             readable, _, _ = select.select([sock], [], [], 0.2)
-            if readable:
+            if readable:  # the client's next bytes or its close: either way the request is dropped
                 try:
-                    if not sock.recv(1, socket.MSG_PEEK):
+                    if not sock.recv(1):
                         break
                 except (OSError, ValueError):
                     break
