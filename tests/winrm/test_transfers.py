@@ -12,7 +12,7 @@ import pytest
 from hatchway.communicator import OutputStream
 from hatchway.errors import RemotePathError
 from hatchway_winrm import scripts
-from hatchway_winrm.transfers import FIRST_CHUNK, SMALL_CHUNK
+from hatchway_winrm.transfers import SMALL_CHUNK, chunk_for
 
 
 def test_upload_uses_one_send_per_envelope_sized_chunk(connect, wsman, tmp_path):
@@ -22,14 +22,15 @@ def test_upload_uses_one_send_per_envelope_sized_chunk(connect, wsman, tmp_path)
     relay.upload(io.BytesIO(data), "big.bin")
     after = wsman.stats.snapshot()
     sends = after["requests_by_action"].get("Send", 0) - before["requests_by_action"].get("Send", 0)
-    assert sends == math.ceil(len(data) / FIRST_CHUNK) + 1  # + the hash line, sent on its own at the end
+    # the chunk comes from the server's MaxEnvelopeSizekb, read from its config (one Get)
+    assert sends == math.ceil(len(data) / chunk_for(500 * 1024)) + 1  # + the hash line, on its own at the end
     assert after["requests"] - before["requests"] <= sends + 6  # Command, Receive(s), Signal
     assert (tmp_path / "big.bin").read_bytes() == data
     assert wsman.stats.status_413 == 0
 
 
 def test_413_falls_back_to_small_envelopes_and_remembers(connect, wsman_factory, tmp_path):
-    server = wsman_factory(max_envelope_kb=150)
+    server = wsman_factory(max_envelope_kb=150, config_readable=False)  # not an administrator
     relay = connect(server)
     data = os.urandom(1_000_000)
     relay.upload(io.BytesIO(data), "first.bin")
@@ -113,3 +114,13 @@ def test_directory_round_trip_keeps_tree_modes_and_empty_dirs(connect, tmp_path)
         assert (back / rel).read_bytes() == data
     assert (back / "emptydir").is_dir()
     assert oct((back / "sub/deeper/c.sh").stat().st_mode & 0o777) == oct(0o755)
+
+
+@pytest.mark.parametrize("kb", [150, 2048])
+def test_chunks_follow_a_readable_max_envelope_size(connect, wsman_factory, tmp_path, kb):
+    server = wsman_factory(max_envelope_kb=kb)
+    data = os.urandom(3_000_000)
+    connect(server).upload(io.BytesIO(data), "sized.bin")
+    assert (tmp_path / "sized.bin").read_bytes() == data
+    assert server.stats.status_413 == 0
+    assert server.stats.requests_by_action["Send"] == math.ceil(len(data) / chunk_for(kb * 1024)) + 1

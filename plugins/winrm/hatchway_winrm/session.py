@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import requests
 import winrm.exceptions as wex
+import xmltodict
 from winrm.protocol import Protocol
 
 from hatchway.communicator import DISCONNECTED, OutputStream
@@ -47,6 +48,9 @@ IDLE_SHELLS = 4
 #: The largest response we ask for (MaxEnvelopeSize): Windows 2012+'s 500 KB, as pypsrp assumes;
 #: pywinrm's own 153600 (150 KB, what 2008 R2 allows) after a refusal.
 BIG_ENVELOPE, SMALL_ENVELOPE = 512000, 153600
+CONFIG_RESOURCE = "http://schemas.microsoft.com/wbem/wsman/1/config"
+#: Even from a server that allows more, answers of at most this size.
+LARGEST_ENVELOPE = 4 * 1024 * 1024
 
 
 class _Protocol(Protocol):
@@ -134,6 +138,7 @@ class Session:
         self.url = endpoint_url(config, host, port)
         self.operation_timeout = max(1, int(float(config.winrm_operation_timeout)))
         self.envelope_size = BIG_ENVELOPE
+        self._envelope_limit: "Optional[int] | bool" = False  # False: not read yet
         self._idle: List[Channel] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -165,11 +170,49 @@ class Session:
         protocol.envelope_size = self.envelope_size
         return protocol
 
+    def read_envelope_limit(self) -> Optional[int]:
+        """The server's MaxEnvelopeSizekb in bytes, read once with a WS-Transfer Get of its config.
+
+        Windows lets only administrators read it; ``None`` when it cannot be
+        read (the 413 fall-back then finds the size the hard way).
+        """
+        with self._lock:
+            if self._envelope_limit is not False:
+                return self._envelope_limit  # type: ignore[return-value]
+        limit: Optional[int] = None
+        channel = self.acquire()
+        try:
+            protocol = channel.protocol
+            header = protocol.build_wsman_header(action="http://schemas.xmlsoap.org/ws/2004/09/transfer/Get",
+                                                 resource_uri=CONFIG_RESOURCE)
+            header.setdefault("env:Body", {})
+            reply = protocol.send_message(xmltodict.unparse({"env:Envelope": header}))
+            found = re.search(rb"<(?:\w+:)?MaxEnvelopeSizekb>\s*(\d+)\s*<", reply)
+            limit = int(found.group(1)) * 1024 if found else None
+        except Exception as exc:  # access denied (not an admin), old servers: the defaults stay
+            log.debug("cannot read MaxEnvelopeSizekb from %s: %s", self.host, exc)
+            if _dropped(exc):
+                channel.broken = True
+        finally:
+            self.release(channel)
+        with self._lock:
+            self._envelope_limit = limit
+        if limit is not None:
+            self.set_envelope(min(limit, LARGEST_ENVELOPE))
+        return limit
+
+    def set_envelope(self, size: int, channel: Optional["Channel"] = None) -> None:
+        """Ask for answers of up to ``size`` bytes from now on (on every connection)."""
+        with self._lock:
+            self.envelope_size = size
+            for idle in self._idle:
+                idle.protocol.envelope_size = size
+        if channel is not None:
+            channel.protocol.envelope_size = size
+
     def use_small_envelopes(self, channel: Optional["Channel"] = None) -> None:
         """The server is a small one (a 413, or a refused MaxEnvelopeSize): ask for 150 KB answers."""
-        self.envelope_size = SMALL_ENVELOPE
-        if channel is not None:
-            channel.protocol.envelope_size = SMALL_ENVELOPE
+        self.set_envelope(SMALL_ENVELOPE, channel)
 
     def _proxy(self) -> Optional[str]:
         """An explicit proxy (from the environment, as Packer does), or ``None`` with winrm_no_proxy."""

@@ -40,7 +40,14 @@ __all__ = ["Transfers", "FIRST_CHUNK", "SMALL_CHUNK", "wire_size"]
 FIRST_CHUNK = 270_000
 #: After a 413: 80000 * 16/9 + SOAP = ~144 KB < 150 KB (153600 bytes).
 SMALL_CHUNK = 80_000
+#: However large the server's envelope, a Send carries at most this much (memory on both sides).
+LARGEST_CHUNK = 4 * 1024 * 1024
 SOAP_OVERHEAD = 2048
+
+
+def chunk_for(envelope: int) -> int:
+    """The raw bytes per Send that fit a request envelope of ``envelope`` bytes."""
+    return max(1024, min(LARGEST_CHUNK, (envelope - SOAP_OVERHEAD) * 9 // 16 - 64))
 
 
 def wire_size(raw: int) -> int:
@@ -114,6 +121,16 @@ class Transfers:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.chunk = FIRST_CHUNK
+        self._sized = False
+
+    def _size_chunks(self) -> None:
+        """Once per session: size chunks from the server's MaxEnvelopeSizekb when it lets us read it."""
+        if self._sized:
+            return
+        self._sized = True
+        limit = self.session.read_envelope_limit()
+        if limit is not None:
+            self.chunk = chunk_for(limit)
 
     # -- upload --------------------------------------------------------
     def upload(self, source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
@@ -142,6 +159,7 @@ class Transfers:
 
     def _send(self, reader: BinaryIO, destination: str, mode: int, *, unzip: bool, transfer: Transfer,
               what: str) -> None:
+        self._size_chunks()
         script = scripts.render("upload", {"path": destination, "mode": format(mode & 0o7777, "o"),
                                            "unzip": "1" if unzip else "0"})
         exe, args = scripts.powershell_command(script, f"uploading to {destination!r}")
