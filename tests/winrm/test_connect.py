@@ -146,3 +146,16 @@ def test_shell_quota_is_explained(wsman_factory, attempt):
         assert "maximum number of 1" in str(info.value) and "vagrant@127.0.0.1" in str(info.value)
     finally:
         other.close_shell(shell)
+
+
+def test_client_certificate_authentication(wsman_factory, connect):
+    server = wsman_factory(https=True, auth=("certificate",))
+    cert, key = server.client_certificate("vagrant")
+    relay = connect(server, winrm_transport="certificate", winrm_password="", winrm_client_cert_file=cert,
+                    winrm_client_key_file=key)
+    assert relay.run("echo by-certificate").text.strip() == "by-certificate"
+    data = os.urandom(400_000)
+    relay.upload(io.BytesIO(data), "cert.bin")
+    sink = io.BytesIO()
+    relay.download("cert.bin", sink)
+    assert sink.getvalue() == data
