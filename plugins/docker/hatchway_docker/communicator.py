@@ -8,6 +8,7 @@ plus the builder keys that shape the communicator: ``exec_user`` and
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -21,12 +22,16 @@ from hatchway.errors import CommandTimeout, CommunicatorError, ConnectError, Rem
 
 from . import daemon
 from .execution import Sockets, StartFailed, run_exec
-from .transfers import RENAME_SCRIPT, Archive
+from .transfers import Archive
 from .users import resolve_owner
 
 __all__ = ["DockerCommunicator", "DockerCommunicatorConfig", "container_state"]
 
+log = logging.getLogger("hatchway.docker")
+
 SHELL = "/bin/sh"
+#: Paths per ``rm`` command, well below any argument-length limit.
+REMOVE_BATCH = 500
 #: Kills every process of one exec (marked by its token in the environment); ``$1`` is the token.
 KILL_SCRIPT = ('for d in /proc/[0-9]*; do tr "\\000" "\\n" < "$d/environ" 2>/dev/null | grep -qxF "$1" '
                '&& kill -9 "${d#/proc/}" 2>/dev/null; done; true')
@@ -69,6 +74,7 @@ class DockerCommunicator(hatchway.Communicator):
         self._has_shell = True
         self._lock = threading.Lock()
         self._sockets = Sockets()
+        self._pending: List[threading.Thread] = []
 
     # -- helpers -------------------------------------------------------
     def connect_timeout(self) -> float:
@@ -133,7 +139,7 @@ class DockerCommunicator(hatchway.Communicator):
                 archive = Archive(api, self.container_id)
                 self._has_shell = archive.stat(SHELL) is not None
                 if self._has_shell:
-                    archive.rename, archive.discard = self._rename, self._discard
+                    archive.remove_later = self._remove_later
                 if self.fix_upload_owner:
                     user = self.exec_user or info.get("Config", {}).get("User", "") or ""
                     archive.owner = resolve_owner(user, archive.read_file, self._where)
@@ -146,6 +152,7 @@ class DockerCommunicator(hatchway.Communicator):
     @hatchway.hookimpl
     def execute(self, command: str, stdin: Optional[BinaryIO], stdout: OutputStream, stderr: OutputStream,
                 timeout: Optional[float]) -> int:
+        self.settle()
         api, _ = self._connected()
         try:
             result = run_exec(api, self.container_id, [SHELL, "-c", command], user=self.exec_user, stdin=stdin,
@@ -184,37 +191,40 @@ class DockerCommunicator(hatchway.Communicator):
                                      f"{engine_words}")
         return CommunicatorError(f"cannot start {what} in {self._where}: {engine_words}")
 
-    def _rename(self, pairs: List[Tuple[str, str]]) -> None:
-        """Move uploaded temporary files into place (as root, like Packer's owner fix)."""
-        out, err = OutputStream("stdout"), OutputStream("stderr")
-        captured: List[bytes] = []
-        err.add_listener(captured.append)
-        argv = [SHELL, "-c", RENAME_SCRIPT, "sh"]
-        for temp, final in pairs:
-            argv.extend([temp, final])
-        try:
-            result = run_exec(self._api, self.container_id, argv, user="0", stdout=out, stderr=err, timeout=300)
-        except StartFailed as exc:
-            raise self._start_failure(str(exc), "mv to put uploaded files in place") from None
-        if result.exit_code != 0:
-            died = self._died(self._api, "uploading")
-            if died is not None:
-                raise died
-            detail = b"".join(captured).decode("utf-8", "replace").strip()
-            raise RemotePathError(f"cannot move uploaded files into place in {self._where}: {detail}")
+    def _remove_later(self, paths: List[str]) -> None:
+        """Remove the temporary names of an upload in the background (as root, like Packer's owner fix).
 
-    def _discard(self, paths: List[str]) -> None:
-        """Remove leftovers of a failed upload; failing to is not worth a second error."""
-        out = OutputStream("stdout")
-        try:
-            run_exec(self._api, self.container_id, ["rm", "-f", "--", *paths], user="0", stdout=out, stderr=out,
-                     timeout=60)
-        except Exception:
-            pass
+        Every later operation waits for it first (:meth:`settle`), so no
+        caller ever sees them; the upload itself returns as soon as its files
+        are in place.
+        """
+        api = self._api
+        thread = threading.Thread(target=self._remove, args=(api, paths), name="docker-remove-temps", daemon=True)
+        with self._lock:
+            self._pending.append(thread)
+        thread.start()
+
+    def _remove(self, api: Any, paths: List[str]) -> None:
+        out = OutputStream("discarded")
+        for start in range(0, len(paths), REMOVE_BATCH):
+            try:
+                run_exec(api, self.container_id, ["rm", "-f", "--", *paths[start:start + REMOVE_BATCH]], user="0",
+                         stdout=out, stderr=out, timeout=120)
+            except Exception as exc:  # the container is gone, or has no rm: nothing more to do
+                log.debug("could not remove temporary upload names in %s: %s", self._where, exc)
+                return
+
+    def settle(self) -> None:
+        """Wait for background removals started by earlier uploads."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for thread in pending:
+            thread.join(180)
 
     @hatchway.hookimpl
     def upload(self, source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
                exclude: Sequence[str], transfer: Transfer) -> bool:
+        self.settle()
         api, archive = self._connected()
         try:
             if isinstance(source, Path) and source.is_dir():
@@ -230,6 +240,7 @@ class DockerCommunicator(hatchway.Communicator):
     @hatchway.hookimpl
     def download(self, source: str, destination: Union[Path, BinaryIO], exclude: Sequence[str],
                  transfer: Transfer) -> bool:
+        self.settle()
         api, archive = self._connected()
         try:
             archive.download(self._absolute(source), destination, exclude, transfer)
@@ -243,6 +254,7 @@ class DockerCommunicator(hatchway.Communicator):
     def cleanup(self) -> None:
         """Close the client and stop the commands still streaming (a cancelled build)."""
         self._sockets.close_all()
+        self.settle()
         with self._lock:
             api, self._api, self._archive = self._api, None, None
         if api is not None:

@@ -4,9 +4,12 @@
 - Uploads ``PUT`` a tar built on the fly (one chunk in memory at a time)
   into the nearest directory that exists; the tar first creates the missing
   directories (mode 0755, the upload owner), then carries the files, whose
-  headers hold their modes and the owner (``fix_upload_owner``). With a
-  shell in the image each file travels under a temporary name and is moved
-  into place afterwards, so no destination is ever seen half-written.
+  headers hold their modes and the owner (``fix_upload_owner``). When the
+  image can remove files afterwards, each file travels under a temporary
+  name followed by a hard link entry that puts it at its real name (the
+  engine replaces an existing file by the link), so no destination is ever
+  seen half-written; the temporary names are removed later (see
+  :attr:`Archive.remove_later`).
 - Downloads ``GET`` the tar and extract it as it streams, refusing absolute
   names, ``..`` and links that leave the destination.
 """
@@ -17,6 +20,7 @@ import io
 import json
 import os
 import posixpath
+import stat as stat_module
 import tarfile
 import time
 from pathlib import Path
@@ -24,7 +28,7 @@ from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Optional, Sequ
 
 import attrs
 
-from hatchway.archives import IterStream, _file_body, _header, extract_single_file, extract_tar, tar_file_stream
+from hatchway.archives import IterStream, _file_body, _header, extract_single_file, extract_tar
 from hatchway.communicator import Transfer
 from hatchway.errors import RemotePathError
 from hatchway.files import CHUNK, temp_name, tree_size, walk
@@ -36,12 +40,6 @@ __all__ = ["PathStat", "Archive"]
 _GO_DIR = 1 << 31
 _GO_SYMLINK = 1 << 27
 _STAT_HEADER = "X-Docker-Container-Path-Stat"
-
-#: mv(1)s the ``(temp, final)`` pairs given as arguments; ``/bin/sh`` runs it.
-RENAME_SCRIPT = 'while [ "$#" -gt 1 ]; do mv -f -- "$1" "$2" || exit 1; shift 2; done'
-#: Pairs per rename command, well below any argument-length limit.
-RENAME_BATCH = 400
-
 
 @attrs.define(frozen=True)
 class PathStat:
@@ -61,24 +59,24 @@ class PathStat:
         return bool(self.mode & _GO_SYMLINK)
 
 
-Renamer = Callable[[List[Tuple[str, str]]], None]
+Remover = Callable[[List[str]], None]
 
 
 @attrs.define
 class Archive:
     """The archive side of one container: ``api`` (a docker ``APIClient``) and the container id.
 
-    ``owner`` is the (uid, gid) written into upload headers; ``rename``
-    moves temporary names into place (``None``: write final names at once,
-    for images without a shell).
+    ``owner`` is the (uid, gid) written into upload headers.
+    ``remove_later`` takes the temporary names of an upload to remove them
+    (the communicator does it in the background and waits for it before
+    its next operation); ``None`` means nothing can remove files in this
+    image (no shell), so files are written under their real names at once.
     """
 
     api: Any
     container: str
     owner: Tuple[int, int] = (0, 0)
-    rename: Optional[Renamer] = None
-    #: Removes temporary files of an upload that failed half-way (best effort).
-    discard: Optional[Callable[[List[str]], None]] = None
+    remove_later: Optional[Remover] = None
 
     # -- stat ----------------------------------------------------------
     def stat(self, path: str) -> Optional[PathStat]:
@@ -137,30 +135,24 @@ class Archive:
                                      data=chunks, timeout=None)
             self.api._raise_for_status(response)
 
-    def _final_name(self, final: str, renames: List[Tuple[str, str]]) -> str:
-        """The name to write ``final`` under: a temporary one when it can be renamed afterwards."""
-        if self.rename is None:
-            return final
-        temp = temp_name(final)
-        renames.append((temp, final))
-        return temp
+    def _file_entry(self, rel: str, body: BinaryIO, size: int, mode: int, mtime: float,
+                    transfer: Transfer, temps: List[str]) -> Iterator[bytes]:
+        """Tar entries that leave the file at ``rel``: under a temporary name plus a hard link when possible."""
+        uid, gid = self.owner
+        name = rel if self.remove_later is None else temp_name(rel)
+        yield _header(name, size, mode, False, mtime, uid, gid)
+        yield from _file_body(body, size, transfer)
+        if name != rel:
+            temps.append(name)
+            yield _link_header(rel, name, mode, mtime, uid, gid)
 
-    def _put_and_finish(self, anchor: str, chunks: Iterator[bytes], wanted: str,
-                        renames: List[Tuple[str, str]]) -> None:
-        """Send the tar, then move its temporary names into place; on failure remove what landed."""
+    def _put_and_finish(self, anchor: str, chunks: Iterator[bytes], wanted: str, temps: List[str]) -> None:
+        """Send the tar; then (also after a failure) hand its temporary names over for removal."""
         try:
             self._put(anchor, chunks, wanted)
-        except BaseException:
-            if self.discard is not None and renames:
-                self.discard([posixpath.join(anchor, temp) for temp, _ in renames])
-            raise
-        self._finish(anchor, renames)
-
-    def _finish(self, anchor: str, renames: List[Tuple[str, str]]) -> None:
-        if self.rename is not None and renames:
-            absolute = [(posixpath.join(anchor, t), posixpath.join(anchor, f)) for t, f in renames]
-            for start in range(0, len(absolute), RENAME_BATCH):
-                self.rename(absolute[start:start + RENAME_BATCH])
+        finally:
+            if self.remove_later is not None and temps:
+                self.remove_later([posixpath.join(anchor, temp) for temp in temps])
 
     def upload_file(self, source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
                     transfer: Transfer) -> None:
@@ -170,24 +162,32 @@ class Archive:
             raise RemotePathError(f"cannot upload a file to {destination!r}: it is a directory in the container")
         anchor, missing = self._anchor(posixpath.dirname(destination) or "/", destination)
         rel = "/".join(missing + [posixpath.basename(destination)])
-        renames: List[Tuple[str, str]] = []
-        name = self._final_name(rel, renames)
-        uid, gid = self.owner
+        temps: List[str] = []
         if isinstance(source, Path):
-            size: Optional[int] = source.stat().st_size
-            body: Union[Path, BinaryIO] = source
+            st = source.stat()
+            handle: BinaryIO = open(source, "rb")
+            size, file_mode, mtime = st.st_size, stat_module.S_IMODE(st.st_mode), st.st_mtime
         else:
-            body, size = _sized(source)
+            handle, size = _sized(source)
+            file_mode, mtime = 0o644, time.time()
         transfer.start(size)
-        chunks = _chain(self._dir_headers(missing),
-                        tar_file_stream(body, name, mode, size, transfer, uid, gid))
-        self._put_and_finish(anchor, chunks, destination, renames)
+
+        def tar() -> Iterator[bytes]:
+            yield from self._dir_headers(missing)
+            yield from self._file_entry(rel, handle, size, file_mode if mode is None else mode, mtime, transfer, temps)
+            yield _END
+
+        try:
+            self._put_and_finish(anchor, tar(), destination, temps)
+        finally:
+            if isinstance(source, Path):
+                handle.close()
 
     def upload_tree(self, source: Path, destination: str, exclude: Sequence[str], transfer: Transfer) -> None:
         """The contents of the local directory ``source`` land inside ``destination``."""
         anchor, missing = self._anchor(destination, destination)
         transfer.start(tree_size(source, exclude))
-        renames: List[Tuple[str, str]] = []
+        temps: List[str] = []
         prefix = "/".join(missing)
         uid, gid = self.owner
 
@@ -200,11 +200,10 @@ class Archive:
                     yield _header(rel, 0, entry.mode, True, mtime, uid, gid)
                     continue
                 with open(entry.path, "rb") as handle:
-                    yield _header(self._final_name(rel, renames), entry.size, entry.mode, False, mtime, uid, gid)
-                    yield from _file_body(handle, entry.size, transfer)
-            yield b"\0" * (2 * tarfile.BLOCKSIZE)
+                    yield from self._file_entry(rel, handle, entry.size, entry.mode, mtime, transfer, temps)
+            yield _END
 
-        self._put_and_finish(anchor, tar(), destination, renames)
+        self._put_and_finish(anchor, tar(), destination, temps)
 
     # -- download ------------------------------------------------------
     def _get(self, path: str) -> Tuple[Iterator[bytes], PathStat]:
@@ -237,6 +236,17 @@ class Archive:
                     extract_single_file(stream, destination, transfer)
         finally:
             _close(chunks)
+
+
+_END = b"\0" * (2 * tarfile.BLOCKSIZE)
+
+
+def _link_header(name: str, target: str, mode: int, mtime: float, uid: int, gid: int) -> bytes:
+    """A hard link entry: ``name`` becomes another name of the already extracted ``target``."""
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.size = tarfile.LNKTYPE, target, 0
+    info.mode, info.mtime, info.uid, info.gid = mode, int(mtime), uid, gid
+    return info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="surrogateescape")
 
 
 def _close(chunks: Any) -> None:

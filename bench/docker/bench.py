@@ -1,0 +1,163 @@
+"""Benchmark the docker communicator side by side with the docker CLI, against one engine.
+
+    python bench/docker/bench.py [--size-mib 256] [--commands 100] [--big-mib 1024]
+
+Uses the engine DOCKER_HOST names if it answers, else starts a private
+dockerd (tests/servers/dockerd.py). Prints, for each case, Hatchway's time,
+the CLI's time and the ratio (Hatchway / CLI: below 1 is faster), then the
+peak resident memory of a process uploading a --big-mib file.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, List, Tuple
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from servers import dockerd  # noqa: E402
+
+from hatchway.communicator import Target  # noqa: E402
+from hatchway.relay import Relay  # noqa: E402
+from hatchway_docker import DockerCommunicator, DockerCommunicatorConfig  # noqa: E402
+
+DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
+
+
+def side_by_side(runs: int, ours: Callable[[], None], theirs: Callable[[], None],
+                 between: Callable[[], None] = lambda: None) -> Tuple[float, float]:
+    """Best wall times of ``runs`` alternating runs of each (alternating spreads the machine's noise,
+    such as page-cache writeback, over both sides; the best run is the least disturbed).
+
+    ``between`` runs untimed after each run (ours and theirs): it waits for our background work
+    and flushes the page cache's dirty pages, so no run pays for the one before it.
+    """
+    mine: List[float] = []
+    cli: List[float] = []
+    for _ in range(runs):
+        for action, times in ((ours, mine), (theirs, cli)):
+            start = time.perf_counter()
+            action()
+            times.append(time.perf_counter() - start)
+            between()
+    return min(mine), min(cli)
+
+
+def make_file(path: Path, mib: int) -> None:
+    block = os.urandom(1024 * 1024)
+    with open(path, "wb") as out:
+        for _ in range(mib):
+            out.write(block)
+
+
+def relay_for(container: str, settings: dict) -> Relay:
+    relay = Relay(DockerCommunicator(DockerCommunicatorConfig(),
+                                     Target(data={"container_id": container, "settings": settings})))
+    relay.connect()
+    return relay
+
+
+def big_upload_child(container: str, settings_url: str, path: str) -> None:
+    """Run in a child process: upload ``path`` and print the peak resident set size in KiB."""
+    relay = relay_for(container, {"base_url": settings_url} if settings_url else {})
+    relay.upload(Path(path), "/tmp/big.bin")
+    relay.cleanup()
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=256)
+    parser.add_argument("--commands", type=int, default=100)
+    parser.add_argument("--big-mib", type=int, default=1024)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        big_upload_child(*args.child)
+        return 0
+
+    engine = dockerd.start_engine()
+    work = Path(tempfile.mkdtemp(prefix="hatchway-bench-docker-"))
+    api = engine.client()
+    container = ""
+    try:
+        images = dockerd.build_images(api)
+        container = api.create_container(images["shell"], entrypoint=["/bin/sh"], stdin_open=True, tty=True,
+                                         host_config=api.create_host_config(network_mode="none"))["Id"]
+        api.start(container)
+        settings = {"base_url": engine.base_url} if engine.private else {}
+        relay = relay_for(container, settings)
+        env = engine.env
+
+        def cli(*argv: str) -> None:
+            subprocess.run([DOCKER, *argv], env=env, check=True, stdout=subprocess.DEVNULL)
+
+        def settle() -> None:
+            relay.communicator.settle()
+            os.sync()
+
+        print(f"engine: {engine.base_url} ({'private dockerd' if engine.private else 'shared'}); "
+              f"docker CLI: {DOCKER}")
+        rows = []
+
+        source = work / "payload.bin"
+        make_file(source, args.size_mib)
+        os.sync()
+        label = f"upload {args.size_mib} MiB"
+        # upload() returns once the file is in place; the removal of its temporary name runs in the
+        # background (every later call waits for it): wait for it untimed, outside the CLI's runs
+        ours, theirs = side_by_side(args.runs, lambda: relay.upload(source, "/tmp/ours.bin"),
+                                    lambda: cli("cp", str(source), f"{container}:/tmp/cli.bin"), settle)
+        rows.append((label, ours, theirs))
+
+        label = f"download {args.size_mib} MiB"
+        ours, theirs = side_by_side(args.runs, lambda: relay.download("/tmp/ours.bin", work / "ours-back.bin"),
+                                    lambda: cli("cp", f"{container}:/tmp/cli.bin", str(work / "cli-back.bin")),
+                                    settle)
+        assert (work / "ours-back.bin").stat().st_size == source.stat().st_size
+        rows.append((label, ours, theirs))
+        relay.execute("rm -f /tmp/ours.bin /tmp/cli.bin")
+        for name in ("ours-back.bin", "cli-back.bin"):
+            (work / name).unlink()
+
+        label = f"{args.commands} short commands"
+        ours, theirs = side_by_side(args.runs, lambda: [relay.execute("true") for _ in range(args.commands)],
+                                    lambda: [cli("exec", container, "/bin/sh", "-c", "true")
+                                             for _ in range(args.commands)])
+        rows.append((label, ours, theirs))
+
+        print(f"{'case':<26}{'hatchway':>11}{'docker CLI':>12}{'ratio':>8}")
+        for label, ours, theirs in rows:
+            print(f"{label:<26}{ours:>10.2f}s{theirs:>11.2f}s{ours / theirs:>8.2f}")
+
+        big = work / "big.bin"
+        source.unlink()
+        make_file(big, args.big_mib)
+        child = subprocess.run([sys.executable, __file__, "--child", container, engine.base_url if engine.private else "",
+                                str(big)], capture_output=True, text=True, check=True)
+        peak_mib = int(child.stdout.strip().splitlines()[-1]) / 1024
+        size = relay.run("stat -c %s /tmp/big.bin").text.strip()
+        print(f"upload {args.big_mib} MiB: peak resident memory {peak_mib:.0f} MiB "
+              f"(limit 100 MiB; {size} bytes arrived)")
+        relay.cleanup()
+    finally:
+        if container:
+            api.remove_container(container, force=True)
+        api.close()
+        shutil.rmtree(work, ignore_errors=True)
+        engine.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
