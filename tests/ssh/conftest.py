@@ -89,9 +89,16 @@ def relays() -> Iterator[Callable[..., Relay]]:
 
 
 @pytest.fixture(scope="session")
-def no_tar_path(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A PATH for sessions with every usual program except tar (a remote without tar)."""
-    directory = tmp_path_factory.mktemp("no-tar-bin")
+def no_tar_path() -> Iterator[str]:
+    """A PATH for sessions with every usual program except tar (a remote without tar).
+
+    Outside pytest's temp root: pytest keeps that private (0700), and the
+    login user must be able to run what is in here.
+    """
+    import tempfile
+
+    directory = Path(tempfile.mkdtemp(prefix="hatchway-no-tar-bin-"))
+    os.chmod(directory, 0o755)
     for source_dir in ("/usr/local/bin", "/usr/bin", "/bin"):
         if not os.path.isdir(source_dir):
             continue
@@ -99,11 +106,8 @@ def no_tar_path(tmp_path_factory: pytest.TempPathFactory) -> str:
             if name in ("tar", "busybox") or (directory / name).exists():
                 continue
             os.symlink(os.path.join(source_dir, name), directory / name)
-    os.chmod(directory, 0o755)
-    for parent in directory.parents:
-        if str(parent).startswith("/tmp/"):
-            os.chmod(parent, 0o755)
-    return str(directory)
+    yield str(directory)
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

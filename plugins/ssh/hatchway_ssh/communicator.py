@@ -202,6 +202,13 @@ class SSHCommunicator(hatchway.Communicator):
             raise CommunicatorError(f"{conn.hop}: cannot inspect {path!r}: {err.decode(errors='replace').strip()}")
         return None if kind == "missing" else kind
 
+    def _has_newline_names(self, conn: "Connection", path: str) -> bool:
+        """Does the remote tree hold a name with a newline (which scp's records cannot carry)?"""
+        from .remote import capture, q
+
+        status, out, _ = capture(conn, f"find {q(path)} -name \"$(printf '*\\n*')\" | head -c 1", timeout=120)
+        return status == 0 and bool(out)
+
     # -- transfers -----------------------------------------------------------
     @hatchway.hookimpl
     def upload(self, source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
@@ -216,7 +223,8 @@ class SSHCommunicator(hatchway.Communicator):
             transfer.start(files.tree_size(source, exclude))
             if self._remote_has_tar(conn):
                 tarpipe.upload_tree(conn, source, destination, exclude, transfer)
-            elif use_sftp:
+            elif use_sftp or any("\n" in e.relpath for e in files.walk(source, exclude)):
+                # scp's records cannot carry a newline in a name: sftp can.
                 sftp.upload_tree(conn, source, destination, exclude, transfer)
             else:
                 scp.upload_tree(conn, source, destination, exclude, transfer)
@@ -255,7 +263,7 @@ class SSHCommunicator(hatchway.Communicator):
             transfer.start(None)
             if self._remote_has_tar(conn):
                 tarpipe.download_tree(conn, source, destination, exclude, transfer)
-            elif use_sftp:
+            elif use_sftp or self._has_newline_names(conn, source):
                 sftp.download_tree(conn, source, destination, exclude, transfer)
             else:
                 scp.download_tree(conn, source, destination, exclude, transfer)
