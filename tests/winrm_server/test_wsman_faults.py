@@ -131,3 +131,44 @@ def test_timeout_fault_over_https(make_server, protocol_for):
     assert server.shells == {}
     protocol.open_shell()
     assert len(server.shells) == 1
+
+
+def test_drop_after_carries_out_the_request_but_loses_the_answer(server, protocol_for):
+    import requests
+
+    protocol = protocol_for(server)
+    server.faults.drop_next(1, action="Create", after=True)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        protocol.open_shell()
+    assert len(server.shells) == 1  # the shell exists: a client that retries blindly leaks it
+    assert server.faults.fired["drop_after"] == 1 and server.faults.pending == 0
+
+
+def test_delay_answers_late_but_carries_out_the_request(server, protocol_for):
+    import time
+
+    import requests
+
+    slow_reader = protocol_for(server, operation_timeout_sec=1, read_timeout_sec=2)
+    server.faults.delay_next(1, action="Create", seconds=4)
+    with pytest.raises(requests.exceptions.ReadTimeout):  # the answer comes after the client gave up
+        slow_reader.open_shell()
+    deadline = time.monotonic() + 10
+    while not server.shells:  # but the shell is created
+        assert time.monotonic() < deadline, "the delayed Create was never carried out"
+        time.sleep(0.05)
+    server.faults.delay_next(1, action="Create", seconds=0.2)
+    shell = protocol_for(server).open_shell()  # a patient client gets the answer
+    assert shell in server.shells and server.faults.fired["delay"] == 2
+
+
+def test_close_shells_ends_every_shell_like_an_idle_timeout(server, protocol_for):
+    from winrm.exceptions import WSManFaultError
+
+    protocol = protocol_for(server)
+    shell = protocol.open_shell()
+    server.close_shells()
+    assert server.shells == {}
+    with pytest.raises(WSManFaultError) as caught:
+        protocol.run_command(shell, "true")
+    assert caught.value.fault_subcode == "w:InvalidSelectors"

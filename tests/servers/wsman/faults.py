@@ -2,52 +2,72 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 
+@dataclass
+class Injection:
+    kind: str  # drop, drop_after, busy, timeout, delay
+    action: Optional[str]
+    remaining: int
+    seconds: float = 0.0
+
+
 class FaultInjector:
-    """``drop_next`` closes the TCP connection without answering, ``busy_next`` answers the
-    ERROR_BUSY (170) fault, ``timeout_next`` holds the request until the client gives up (then
-    drops it). ``action`` is a short name (``Receive``, ``Send``, ``Command``, ``Create``,
-    ``Signal``, ``Delete``) or None for any request. The faulted request is not carried out.
+    """What the next requests suffer. ``action`` is a short name (``Receive``, ``Send``, ``Command``,
+    ``Create``, ``Signal``, ``Delete``, ``Get``) or None for any request.
+
+    - ``drop_next``: close the TCP connection without answering; the request is not carried out
+      (``after=True``: it is carried out, only the answer is lost).
+    - ``busy_next``: answer the ERROR_BUSY (170) fault; not carried out.
+    - ``timeout_next``: answer nothing until the client gives up (its read timeout), then drop.
+    - ``delay_next``: carry it out and answer normally, ``seconds`` late (a slow host).
     """
 
-    KINDS = ("drop", "busy", "timeout")
+    KINDS = ("drop", "drop_after", "busy", "timeout", "delay")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: Dict[str, List[List]] = {kind: [] for kind in self.KINDS}
+        self._pending: List[Injection] = []
         self.fired: Dict[str, int] = {kind: 0 for kind in self.KINDS}
 
-    def drop_next(self, n: int = 1, action: Optional[str] = None) -> None:
-        self._add("drop", n, action)
+    def drop_next(self, n: int = 1, action: Optional[str] = None, *, after: bool = False) -> None:
+        self._add(Injection("drop_after" if after else "drop", action, n))
 
     def busy_next(self, n: int = 1, action: Optional[str] = None) -> None:
-        self._add("busy", n, action)
+        self._add(Injection("busy", action, n))
 
     def timeout_next(self, n: int = 1, action: Optional[str] = None) -> None:
-        self._add("timeout", n, action)
+        self._add(Injection("timeout", action, n))
+
+    def delay_next(self, n: int = 1, action: Optional[str] = None, *, seconds: float = 1.0) -> None:
+        self._add(Injection("delay", action, n, seconds))
 
     def clear(self) -> None:
         with self._lock:
-            for entries in self._pending.values():
-                entries.clear()
+            self._pending.clear()
 
-    def _add(self, kind: str, n: int, action: Optional[str]) -> None:
-        if n < 1:
+    @property
+    def pending(self) -> int:
+        """How many injected faults have not fired yet."""
+        with self._lock:
+            return sum(entry.remaining for entry in self._pending)
+
+    def _add(self, injection: Injection) -> None:
+        if injection.remaining < 1:
             raise ValueError("n must be at least 1")
         with self._lock:
-            self._pending[kind].append([action, n])
+            self._pending.append(injection)
 
-    def take(self, action: str) -> Optional[str]:
-        """The fault kind to apply to a request for ``action`` (consuming one count), or None."""
+    def take(self, action: str) -> Optional[Injection]:
+        """The fault to apply to a request for ``action`` (consuming one count; the oldest first), or None."""
         with self._lock:
-            for kind in self.KINDS:
-                for entry in self._pending[kind]:
-                    if entry[0] is None or entry[0].lower() == action.lower():
-                        entry[1] -= 1
-                        if entry[1] == 0:
-                            self._pending[kind].remove(entry)
-                        self.fired[kind] += 1
-                        return kind
+            for entry in self._pending:
+                if entry.action is None or entry.action.lower() == action.lower():
+                    entry.remaining -= 1
+                    if entry.remaining == 0:
+                        self._pending.remove(entry)
+                    self.fired[entry.kind] += 1
+                    return entry
         return None

@@ -168,12 +168,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, body: bytes, user: str, encrypted: bool) -> None:
         wsman = self.server.wsman
         request = None
+        fault = None
         try:
             request = soap.parse_request(body)
             wsman.stats.count("requests_by_action", request.action)
             if len(body) > wsman.max_envelope_kb * 1024:
                 raise soap.too_large(wsman.max_envelope_kb)
-            fault = wsman.faults.take(request.action)
+            injected = wsman.faults.take(request.action)
+            fault = injected.kind if injected is not None else None
             if fault == "drop":
                 self._drop()
                 return
@@ -182,6 +184,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault == "busy":
                 raise soap.busy()
+            if fault == "delay":
+                wsman._stopping.wait(injected.seconds)
             if request.action == "Get" and request.resource_uri.rstrip("/") == soap.CONFIG_RESOURCE:
                 reply = config_response(
                     request, max_envelope_kb=wsman.max_envelope_kb, max_shells_per_user=wsman.max_shells_per_user,
@@ -190,10 +194,13 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 reply = wsman.service.handle(request, user)
             status = 200
-        except soap.Fault as fault:
+        except soap.Fault as error:
             relates_to = request.message_id if request is not None else ""
-            reply = soap.fault_envelope(fault, relates_to, wsman.host)
-            status = fault.status
+            reply = soap.fault_envelope(error, relates_to, wsman.host)
+            status = error.status
+        if fault == "drop_after":  # carried out; the answer is lost with the connection
+            self._drop()
+            return
         self._send(status, reply, encrypted=encrypted)
 
     # --- auth -----------------------------------------------------------------------------------------
@@ -432,6 +439,10 @@ class WSManServer:
     @property
     def script_errors(self) -> List[Dict[str, object]]:
         return self.recorder.errors
+
+    def close_shells(self) -> None:
+        """End every shell and its processes, as the host's idle timeout or a restart of WinRM does."""
+        self.service.close_all()
 
     @property
     def max_shells_per_user(self) -> int:
