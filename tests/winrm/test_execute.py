@@ -102,3 +102,25 @@ def test_stdin_and_output_interleave_without_deadlock(connect):
     result = connect().run("cat; head -c 2000000 /dev/zero >&2", stdin=io.BytesIO(data), timeout=120)
     assert result.exit_status == 0
     assert result.stdout == data and len(result.stderr) == 2_000_000
+
+
+def test_a_shell_that_died_while_idle_is_replaced_before_the_command_starts(connect, wsman):
+    relay = connect()
+    assert relay.run("echo before").text.strip() == "before"
+    wsman.stop()  # the host restarts between two commands: the pooled shell is gone
+    wsman.start()
+    result = relay.run("echo after")
+    assert (result.exit_status, result.text.strip()) == (0, "after")
+
+
+def test_a_command_that_cannot_start_is_an_error_not_an_exit_status(connect, wsman):
+    from hatchway.errors import CommunicatorError
+
+    relay = connect()
+    wsman.stop()
+    try:
+        with pytest.raises(CommunicatorError) as info:
+            relay.run("echo never")
+        assert "127.0.0.1" in str(info.value)
+    finally:
+        wsman.start()

@@ -371,14 +371,8 @@ class Session:
         :class:`EnvelopeTooLarge` from a Send propagates (the caller resizes).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        channel = self.acquire()
-        command_id: Optional[str] = None
+        channel, command_id = self._acquire_and_start(command, arguments, stdin is not None, skip_cmd_shell)
         try:
-            try:
-                command_id = self._start(channel, command, arguments, stdin is not None, skip_cmd_shell)
-            except Disconnected:
-                channel.broken = True
-                return DISCONNECTED
             sender: Optional[_Sender] = None
             if stdin is not None:
                 if concurrent_stdin:
@@ -387,28 +381,44 @@ class Session:
                 else:
                     self._send_all(channel, command_id, stdin, on_sent)
             try:
-                status = self._receive(channel, command_id, stdout, stderr, deadline)
+                status = self._receive(channel, command_id, stdout, stderr, deadline,
+                                       failed=(lambda: sender.error) if sender is not None else None)
             except CommandTimeout:
                 raise CommandTimeout(
                     f"the command ran longer than {timeout:g}s on {self.host} and was stopped") from None
             finally:
                 if sender is not None:
                     sender.finish()
-            if sender is not None and sender.error is not None:
-                raise sender.error
             return status
         except Disconnected:
             channel.broken = True
             return DISCONNECTED
-        except BaseException:
-            if command_id is not None and not channel.broken:
-                self._signal(channel, command_id)
-                command_id = None
-            raise
         finally:
-            if command_id is not None and not channel.broken:
+            if not channel.broken:
                 self._signal(channel, command_id)
             self.release(channel)
+
+    def _acquire_and_start(self, command: str, arguments: Sequence[str], has_stdin: bool,
+                           skip_cmd_shell: bool) -> Tuple[Channel, str]:
+        """A channel and the id of the command started on it.
+
+        An idle shell may have died meanwhile (the host restarted): the
+        command never ran, so it is started once more on a new shell.
+        """
+        for attempt in range(2):
+            channel = self.acquire()
+            try:
+                return channel, self._start(channel, command, arguments, has_stdin, skip_cmd_shell)
+            except Disconnected as exc:
+                channel.broken = True
+                self.release(channel)
+                if attempt == 1:
+                    raise CommunicatorError(f"cannot start a command on {self.describe()}: {exc}") from None
+            except BaseException:
+                channel.broken = True
+                self.release(channel)
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _start(self, channel: Channel, command: str, arguments: Sequence[str], has_stdin: bool,
                skip_cmd_shell: bool) -> str:
@@ -423,10 +433,7 @@ class Session:
                     raise self.translate(wex.WinRMOperationTimeoutError()) from None
             except Exception as exc:
                 if not _dropped(exc) or attempt == RECONNECTS:
-                    error = self.translate(exc) if not isinstance(exc, CommunicatorError) else exc
-                    if isinstance(error, RetryableConnectError):
-                        raise Disconnected(str(error)) from None
-                    raise error from None
+                    raise (self.translate(exc) if not isinstance(exc, CommunicatorError) else exc) from None
                 self._reconnect(channel, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -487,9 +494,13 @@ class Session:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _receive(self, channel: Channel, command_id: str, stdout: OutputStream, stderr: OutputStream,
-                 deadline: Optional[float]) -> int:
+                 deadline: Optional[float], failed: Optional[Callable[[], Optional[BaseException]]] = None) -> int:
+        """Receive until the command is done; raise what ``failed()`` returns (the stdin sender's error)."""
         drops = 0
         while True:
+            error = failed() if failed is not None else None
+            if error is not None:
+                raise error
             wait = self.operation_timeout
             if deadline is not None:
                 remaining = deadline - time.monotonic()
