@@ -277,3 +277,16 @@ def test_stand_in_output_flows_after_timed_out_receives(server, protocol_for):
     protocol.send_command_input(shell, command, b"", end=True)
     assert protocol.get_command_output(shell, command) == (b"", b"", 0)
     protocol.close_shell(shell)
+
+
+def test_sends_to_a_process_that_ignores_stdin_never_block(server, protocol_for):
+    protocol = protocol_for(server, operation_timeout_sec=5, read_timeout_sec=10)
+    shell = protocol.open_shell()
+    command = protocol.run_command(shell, "echo ignoring stdin", console_mode_stdin=False)
+    chunk = b"z" * (300 * 1024)
+    for _ in range(40):  # 12 MB: more than any pipe buffer; every Send is answered
+        protocol.send_command_input(shell, command, chunk)
+    protocol.send_command_input(shell, command, b"", end=True)
+    out, _, code = protocol.get_command_output(shell, command)
+    protocol.close_shell(shell)
+    assert (out, code) == (b"ignoring stdin\n", 0)

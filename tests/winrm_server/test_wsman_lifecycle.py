@@ -66,3 +66,21 @@ def test_stats_count_requests_bytes_and_statuses(server, session_for):
     assert server.stats["requests_by_action"]["Command"] == 1
     server.stats.reset()
     assert server.stats.requests == 0 and server.stats.status_200 == 0
+
+
+@pytest.mark.parametrize("transport", ["basic", "ntlm"])
+def test_concurrent_clients_each_get_their_own_output(make_server, session_for, transport):
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = make_server(users={f"user{i}": f"pass-{i}" for i in range(4)})
+
+    def client(i: int):
+        session = session_for(server, f"user{i}", f"pass-{i}", transport=transport)
+        return [session.run_cmd(f"echo client-{i}-run-{n}").std_out for n in range(5)]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(client, range(4)))
+    assert results == [[f"client-{i}-run-{n}\n".encode() for n in range(5)] for i in range(4)]
+    assert server.shells == {}
+    if transport == "ntlm":
+        assert server.stats.encrypted_requests == 4 * 5 * 5

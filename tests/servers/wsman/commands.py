@@ -140,6 +140,7 @@ class Command:
                     return
                 code = 1
             self.output.finish(code)
+            self.stdin.cancel()  # nobody reads stdin any more: later Sends must not block
 
         self._thread(run, f"standin-{name}")
 
@@ -183,7 +184,7 @@ class Command:
                     stdin.write(data)
                     stdin.flush()
             except (BrokenPipeError, OSError, ValueError):
-                pass
+                self.stdin.cancel()  # the process closed its stdin: later Sends must not block
             finally:
                 try:
                     stdin.close()
@@ -195,6 +196,7 @@ class Command:
                 thread.join()
             code = process.wait()
             self.output.finish(code if code >= 0 else 128 - code)
+            self.stdin.cancel()
 
         for pipe, name in ((process.stdout, "stdout"), (process.stderr, "stderr")):
             thread = threading.Thread(target=pump, args=(pipe, name), daemon=True, name=f"wsman-{name}-{self.id[:8]}")

@@ -211,3 +211,12 @@ def _zip_directory(root: str, archive_path: str) -> None:
                         if not block:
                             break
                         dst.write(block)
+
+
+@standin("hatchway-remove")
+def remove(ctx) -> int:
+    for item in script_args(ctx.script, "paths")["paths"].split("\n"):
+        path = _full_path(ctx, item) if item else ""
+        if item and os.path.isfile(path):
+            os.unlink(path)
+    return 0
