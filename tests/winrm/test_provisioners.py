@@ -60,16 +60,20 @@ def test_powershell_uploads_script_and_env_file_and_checks_exit_codes(ctx, tmp_p
     with pytest.raises(ProvisionerError) as info:
         make(PowerShellProvisioner, **keys).provision(ctx.context)
     assert "exited with status 3" in str(info.value)
-    make(PowerShellProvisioner, valid_exit_codes=[0, 3], **keys).provision(ctx.context)
+    make(PowerShellProvisioner, valid_exit_codes=[0, 3], skip_clean=True, **keys).provision(ctx.context)
     shown = ctx.out.getvalue()
     assert "$env:GREETING = 'it''s $(x)'" in shown and "$env:PACKER_BUILD_NAME = 'win'" in shown
     assert "from-script" in shown
     assert (tmp_path / "remote.ps1").read_bytes() == script.read_bytes()
+    # without skip_clean, the script and the variables file are removed (by the plugin's remove.ps1)
+    make(PowerShellProvisioner, valid_exit_codes=[0, 3], **keys).provision(ctx.context)
+    assert not (tmp_path / "remote.ps1").exists() and not (tmp_path / "vars.ps1").exists()
 
 
 def test_powershell_inline_lines_become_one_script(ctx, tmp_path):
     make(PowerShellProvisioner, inline=["echo one", "echo two"], remote_path=str(tmp_path / "inline.ps1"),
-         remote_env_var_path=str(tmp_path / "v.ps1"), debug_mode=1, execute_command="cat {{.Path}}").provision(ctx.context)
+         remote_env_var_path=str(tmp_path / "v.ps1"), debug_mode=1, execute_command="cat {{.Path}}",
+         skip_clean=True).provision(ctx.context)
     assert (tmp_path / "inline.ps1").read_bytes() == b"Set-PSDebug -Trace 1\r\necho one\r\necho two\r\n"
     assert "echo two" in ctx.out.getvalue()
 

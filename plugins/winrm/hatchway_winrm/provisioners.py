@@ -25,6 +25,8 @@ from hatchway.context import BuildContext
 from hatchway.durations import Duration
 from hatchway.errors import BuildCancelled, CommunicatorError, ProvisionerError
 
+from . import scripts
+
 __all__ = ["PowerShellProvisioner", "WindowsShellProvisioner", "WindowsRestartProvisioner",
            "powershell_env_file", "cmd_vars", "ps_quote"]
 
@@ -67,6 +69,7 @@ class _ScriptConfig:
     remote_path: str = option("", help="Where each script is uploaded (default: c:/Windows/Temp/script-<uuid>).")
     valid_exit_codes: List[int] = option(factory=lambda: [0], help="Exit codes that count as success.")
     start_retry_timeout: Duration = option(Duration("5m"), help="Retry uploading and starting a script this long.")
+    skip_clean: bool = option(False, help="Leave the uploaded scripts on the machine.")
     binary: bool = option(False, help="Accepted for Packer compatibility; scripts are uploaded as they are.")
 
     def check(self):
@@ -96,6 +99,10 @@ class _ScriptProvisioner(Provisioner):
     def prepare(self, ctx: BuildContext, env: Dict[str, str]) -> Dict[str, str]:
         """Upload what the command needs besides the script; return the render data besides ``Path``."""
         raise NotImplementedError
+
+    def uploaded(self, data: Dict[str, str]) -> List[str]:
+        """The remote files to remove afterwards (unless ``skip_clean``)."""
+        return [data["Path"]]
 
     def body(self, script: bytes) -> bytes:
         return script
@@ -132,6 +139,22 @@ class _ScriptProvisioner(Provisioner):
                         f"windows-restart provisioner, or add {DISCONNECTED} to valid_exit_codes")
                 raise ProvisionerError(f"{label} exited with status {status}; valid exit codes: "
                                        f"{', '.join(map(str, c.valid_exit_codes))}")
+            if not c.skip_clean:
+                self._clean(ctx, self.uploaded(data))
+
+    def _clean(self, ctx: BuildContext, paths: List[str]) -> None:
+        """Remove the uploaded files with the plugin's own PowerShell script (paths as data)."""
+        relay = ctx.communicator
+        assert relay is not None
+        command = scripts.command_line(scripts.render("remove", {"paths": "\n".join(paths)}), "removing scripts")
+
+        def remove() -> int:
+            return relay.execute(command, timeout=ctx.remaining())
+
+        status = retry_until(float(self.config.start_retry_timeout), ctx.cancelled, "removing the uploaded scripts",
+                             remove, lambda exc: ctx.ui.message(f"Retrying cleanup after: {exc}"))
+        if status not in (0, DISCONNECTED):
+            ctx.ui.error(f"could not remove {', '.join(paths)} (exit status {status})")
 
 
 class PowerShellProvisioner(_ScriptProvisioner):
@@ -149,6 +172,9 @@ class PowerShellProvisioner(_ScriptProvisioner):
         path = c.remote_env_var_path or f"c:/Windows/Temp/packer-ps-env-vars-{uuid.uuid4()}.ps1"
         relay.upload(io.BytesIO(powershell_env_file(env).encode("utf-8")), path)
         return {"Vars": path}
+
+    def uploaded(self, data: Dict[str, str]) -> List[str]:
+        return [data["Path"], data["Vars"]]
 
     def body(self, script: bytes) -> bytes:
         c: PowerShellConfig = self.config

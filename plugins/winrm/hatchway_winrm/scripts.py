@@ -21,7 +21,7 @@ from hatchway.errors import CommunicatorError
 __all__ = ["render", "encoded_command", "powershell_command", "CMD_LIMIT", "POWERSHELL_ARGS", "SCRIPTS"]
 
 HERE = Path(__file__).parent / "ps"
-SCRIPTS = ("ping", "upload", "download")
+SCRIPTS = ("ping", "upload", "download", "remove")
 ARGS_MARKER = "# hatchway-args"
 STANDIN_MARKER = "# hatchway-standin:"
 #: CreateProcess's command-line limit (our scripts skip cmd.exe and its 8191).
@@ -65,6 +65,12 @@ def render(name: str, args: Dict[str, str], *, compact: bool = True) -> str:
 
 def encoded_command(script: str) -> str:
     return base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+
+
+def command_line(script: str, what: str = "a script") -> str:
+    """``script`` as one command line (for callers that only have ``execute``: the provisioners)."""
+    exe, args = powershell_command(script, what)
+    return " ".join((exe,) + args)
 
 
 def powershell_command(script: str, what: str = "a script") -> Tuple[str, Tuple[str, ...]]:
