@@ -130,3 +130,18 @@ def test_output_arrives_while_command_runs_in_order(relays, sshd, client_key):
     relay.execute("echo one; sleep 1; echo two", stdout=out)
     assert b"".join(d for _, d in stamps) == b"one\ntwo\n"
     assert stamps[0][0] - start < stamps[-1][0] - start
+
+
+@pytest.mark.parametrize("method", ["scp", "sftp"])
+def test_transfers_reconnect_after_a_restart(relays, fresh_sshd, client_key, method):
+    import io
+
+    server = fresh_sshd()
+    relay = relays(server, ssh_private_key_file=str(client_key), ssh_file_transfer_method=method)
+    assert relay.execute("true") == 0
+    server.restart()
+    relay.upload(io.BytesIO(b"after reboot"), "/tmp/hatchway-reconnect-" + method)
+    sink = io.BytesIO()
+    relay.download("/tmp/hatchway-reconnect-" + method, sink)
+    assert sink.getvalue() == b"after reboot"
+    relay.execute("rm -f /tmp/hatchway-reconnect-" + method)

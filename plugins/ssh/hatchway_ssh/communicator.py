@@ -11,7 +11,7 @@ import os
 import stat
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, List, Optional, Sequence, Union
 
 import hatchway
 from hatchway.communicator import OutputStream, Target, Transfer
@@ -168,19 +168,23 @@ class SSHCommunicator(hatchway.Communicator):
                 timeout: Optional[float]) -> int:
         from .execute import run_command
 
+        return self._retry_on_dead_connection(lambda conn: run_command(
+            conn, command, stdin, stdout, stderr, timeout, self.config.ssh_pty, self._forward_agent()))
+
+    def _retry_on_dead_connection(self, action: Callable[["Connection"], Any]) -> Any:
+        """Run ``action(conn)``; if no channel could be opened because the connection died, reconnect once.
+
+        Nothing ran when :class:`ChannelOpenFailed` is raised, so retrying is safe (Packer's reconnect).
+        """
+        from .errors import ChannelOpenFailed
+
         conn = self._connection()
-        if not conn.transport.is_active():  # pragma: no cover - raced with a drop
-            conn = self._connection()
         try:
-            return run_command(conn, command, stdin, stdout, stderr, timeout, self.config.ssh_pty,
-                               self._forward_agent())
-        except CommunicatorError as exc:
-            if "cannot open a channel" not in str(exc) or conn.active:
+            return action(conn)
+        except ChannelOpenFailed:
+            if conn.active:
                 raise
-        # Opening the channel failed because the connection is gone (a reboot): reconnect and run it.
-        conn = self._connection()
-        return run_command(conn, command, stdin, stdout, stderr, timeout, self.config.ssh_pty,
-                           self._forward_agent())
+        return action(self._connection())
 
     def _remote_has_tar(self, conn: "Connection") -> bool:
         from .remote import capture
@@ -213,11 +217,15 @@ class SSHCommunicator(hatchway.Communicator):
     @hatchway.hookimpl
     def upload(self, source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
                exclude: Sequence[str], transfer: Transfer) -> bool:
+        return self._retry_on_dead_connection(lambda conn: self._upload(conn, source, destination, mode, exclude,
+                                                                        transfer))
+
+    def _upload(self, conn: "Connection", source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
+                exclude: Sequence[str], transfer: Transfer) -> bool:
         from hatchway import files
 
         from . import scp, sftp, tarpipe
 
-        conn = self._connection()
         use_sftp = self.config.ssh_file_transfer_method == "sftp"
         if isinstance(source, Path) and source.is_dir():
             transfer.start(files.tree_size(source, exclude))
@@ -250,9 +258,13 @@ class SSHCommunicator(hatchway.Communicator):
     @hatchway.hookimpl
     def download(self, source: str, destination: Union[Path, BinaryIO], exclude: Sequence[str],
                  transfer: Transfer) -> bool:
+        return self._retry_on_dead_connection(lambda conn: self._download(conn, source, destination, exclude,
+                                                                          transfer))
+
+    def _download(self, conn: "Connection", source: str, destination: Union[Path, BinaryIO],
+                  exclude: Sequence[str], transfer: Transfer) -> bool:
         from . import scp, sftp, tarpipe
 
-        conn = self._connection()
         kind = self._remote_kind(conn, source)
         if kind is None:
             raise RemotePathError(f"{conn.hop}: cannot download {source!r}: no such file or directory")

@@ -17,9 +17,10 @@ from typing import Any, Callable, Iterator, List, Optional, Sequence
 
 import paramiko
 
-from hatchway.errors import CommunicatorError, ConnectError, RetryableConnectError
+from hatchway.errors import ConnectError, RetryableConnectError
 
 from .auth import AuthMethod, authenticate
+from .errors import ChannelOpenFailed
 from .hostkeys import HostKeyPolicy
 
 __all__ = ["Connection", "Hop", "dial", "open_transport", "WINDOW_SIZE", "MAX_PACKET_SIZE", "PREFERRED_CIPHERS"]
@@ -245,7 +246,7 @@ class Connection:
         try:
             return self.transport.open_session(timeout=timeout)
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise CommunicatorError(f"{self.hop}: cannot open a channel: {exc}") from None
+            raise ChannelOpenFailed(f"{self.hop}: cannot open a channel: {exc or type(exc).__name__}") from None
 
     def on_close(self, closer: Callable[[], None]) -> None:
         self._closers.append(closer)

@@ -1,9 +1,9 @@
 """Errors of the SSH communicator beyond the core's (no paramiko here)."""
 from __future__ import annotations
 
-from hatchway.errors import RetryableConnectError
+from hatchway.errors import CommunicatorError, RetryableConnectError
 
-__all__ = ["AuthenticationFailed"]
+__all__ = ["AuthenticationFailed", "ChannelOpenFailed"]
 
 
 class AuthenticationFailed(RetryableConnectError):
@@ -13,3 +13,7 @@ class AuthenticationFailed(RetryableConnectError):
     message): cloud-init may not have installed the key yet, so a few
     attempts are allowed before it becomes fatal.
     """
+
+
+class ChannelOpenFailed(CommunicatorError):
+    """No new channel could be opened: nothing ran, so after a reconnect it is safe to try again."""

@@ -12,6 +12,7 @@ from hatchway.communicator import DISCONNECTED, OutputStream
 from hatchway.errors import CommandTimeout, CommunicatorError
 
 from .connection import Connection
+from .errors import ChannelOpenFailed
 
 __all__ = ["run_command", "start_command", "Pumps", "close_channel"]
 
@@ -21,20 +22,27 @@ READ_CHUNK = 256 * 1024
 
 
 def close_channel(chan: paramiko.Channel) -> None:
-    """Close a channel; on a dying connection that may fail, which changes nothing."""
+    """Close a channel (and its agent forwarding); on a dying connection that may fail, which changes nothing."""
+    handler = getattr(chan, "_hatchway_agent_handler", None)
+    if handler is not None:
+        with contextlib.suppress(Exception):
+            handler.close()
     with contextlib.suppress(Exception):
         chan.close()
 
 
 def start_command(conn: Connection, command: str, pty: bool = False, forward_agent: bool = False
                   ) -> paramiko.Channel:
-    """Open a session channel and start ``command`` on it."""
+    """Open a session channel and start ``command`` on it.
+
+    Raises :class:`~hatchway_ssh.errors.ChannelOpenFailed` when nothing
+    was started (safe to retry after a reconnect).
+    """
     chan = conn.open_session()
     try:
         if forward_agent:
             try:
-                handler = paramiko.agent.AgentRequestHandler(chan)
-                conn.on_close(handler.close)
+                chan._hatchway_agent_handler = paramiko.agent.AgentRequestHandler(chan)
             except paramiko.SSHException as exc:
                 log.warning("%s: agent forwarding refused: %s", conn.hop, exc)
         if pty:
@@ -42,7 +50,7 @@ def start_command(conn: Connection, command: str, pty: bool = False, forward_age
         chan.exec_command(command)
     except (paramiko.SSHException, EOFError, OSError) as exc:
         close_channel(chan)
-        raise CommunicatorError(f"{conn.hop}: cannot start a command: {exc}") from None
+        raise ChannelOpenFailed(f"{conn.hop}: cannot start a command: {exc or type(exc).__name__}") from None
     return chan
 
 

@@ -12,7 +12,7 @@ import io
 import os
 import threading
 from pathlib import Path
-from typing import BinaryIO, Callable, Optional, Sequence, Union
+from typing import BinaryIO, Optional, Sequence, Union
 
 import paramiko
 

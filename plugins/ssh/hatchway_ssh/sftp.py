@@ -13,9 +13,10 @@ import paramiko
 
 from hatchway.communicator import Transfer
 from hatchway.errors import CommunicatorError, RemotePathError
-from hatchway.files import CHUNK, atomic_writer, is_excluded, walk
+from hatchway.files import atomic_writer, is_excluded, walk
 
 from .connection import Connection
+from .errors import ChannelOpenFailed
 from .remote import parent_of, stage_name
 
 __all__ = ["session", "upload_file", "download_file", "upload_tree", "download_tree", "remote_kind"]
@@ -36,6 +37,8 @@ def session(conn: Connection, path: str, action: str) -> Iterator[paramiko.SFTPC
         try:
             client = paramiko.SFTPClient.from_transport(conn.transport, window_size=None, max_packet_size=None)
         except (paramiko.SSHException, EOFError, OSError) as exc:
+            if not conn.transport.is_active():
+                raise ChannelOpenFailed(f"{conn.hop}: cannot open a channel: {exc or type(exc).__name__}") from None
             raise CommunicatorError(f"{conn.hop}: cannot start the sftp subsystem to {action} {path!r}: {exc}; "
                                     f"try ssh_file_transfer_method \"scp\"") from None
         if client is None:
