@@ -130,6 +130,13 @@ def winrmcp_upload(server: WSManServer, local: Path, remote: str) -> None:
         p.transport.close_session()
 
 
+def winrmcp_tree(server: WSManServer, root: Path, remote: str) -> None:
+    """winrmcp's Copy of a directory: filepath.Walk, then the whole per-file sequence for every file."""
+    for leaf in sorted(root.rglob("*")):
+        if leaf.is_file():
+            winrmcp_upload(server, leaf, f"{remote}/{leaf.relative_to(root).as_posix()}")
+
+
 def packer_download(server: WSManServer, remote: str, local: Path) -> None:
     p = protocol(server)
     local.write_bytes(base64.b64decode(run_ps(p, PACKER_DOWNLOAD.format(path=remote))))
@@ -147,6 +154,7 @@ def measure(server: WSManServer, action) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=float, default=10.0)
+    parser.add_argument("--tree-files", type=int, default=200, help="files of 8 KiB in the directory upload")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     size = int(args.size_mib * MIB)
@@ -157,6 +165,11 @@ def main() -> int:
         local = work_dir / "payload.bin"
         local.write_bytes(os.urandom(size))
         expected = local.read_bytes()
+        tree = work_dir / "cookbooks"
+        for i in range(args.tree_files):
+            leaf = tree / f"cookbook{i % 10}" / "recipes" / f"recipe{i}.rb"
+            leaf.parent.mkdir(parents=True, exist_ok=True)
+            leaf.write_bytes(os.urandom(4096).hex().encode())
         with WSManServer(cwd=str(remote_dir)) as server:
             config, _ = build(WinRMConfig, {"winrm_host": server.host, "winrm_port": server.port,
                                             "winrm_username": "vagrant", "winrm_password": "vagrant",
@@ -170,21 +183,30 @@ def main() -> int:
                     server, lambda: relay.download("ours.bin", work_dir / "ours-back.bin")),
                 ("download", "packer (ReadAllBytes)"): measure(
                     server, lambda: packer_download(server, "theirs.bin", work_dir / "theirs-back.bin")),
+                ("tree up", "hatchway-winrm"): measure(server, lambda: relay.upload(str(tree) + "/", "ours-tree")),
+                ("tree up", "winrmcp"): measure(server, lambda: winrmcp_tree(server, tree, "theirs-tree")),
             }
             relay.cleanup()
             for name in ("ours.bin", "theirs.bin"):
                 assert (remote_dir / name).read_bytes() == expected, f"{name} arrived damaged"
             for name in ("ours-back.bin", "theirs-back.bin"):
                 assert (work_dir / name).read_bytes() == expected, f"{name} came back damaged"
+            for leaf in tree.rglob("*.rb"):
+                rel = leaf.relative_to(tree)
+                for name in ("ours-tree", "theirs-tree"):
+                    assert (remote_dir / name / rel).read_bytes() == leaf.read_bytes(), f"{name}/{rel} damaged"
             assert server.script_errors == [], server.script_errors
     mib = size / MIB
-    print(f"{args.size_mib:g} MiB of random data, loopback WS-Management server, Basic over HTTP, pywinrm 0.5.0")
+    tree_bytes = args.tree_files * 8192
+    print(f"{args.size_mib:g} MiB of random data (tree: {args.tree_files} files of 8 KiB); loopback WS-Management "
+          f"server, Basic over HTTP, pywinrm 0.5.0")
     print(f"{'direction':9} {'approach':22} {'seconds':>8} {'MB/s':>8} {'requests':>9} {'req/MiB':>8}")
     rows = []
     for (direction, approach), r in results.items():
+        moved = tree_bytes if direction == "tree up" else size
         row = dict(direction=direction, approach=approach, seconds=round(r["seconds"], 3),
-                   mb_per_s=round(size / 1e6 / r["seconds"], 2), requests=r["requests"],
-                   requests_per_mib=round(r["requests"] / mib, 1))
+                   mb_per_s=round(moved / 1e6 / r["seconds"], 2), requests=r["requests"],
+                   requests_per_mib=round(r["requests"] / (moved / MIB), 1))
         rows.append(row)
         print(f"{direction:9} {approach:22} {row['seconds']:8.2f} {row['mb_per_s']:8.2f} {row['requests']:9d} "
               f"{row['requests_per_mib']:8.1f}")
