@@ -19,6 +19,7 @@ import attrs
 import hatchway
 from hatchway.communicator import CommunicatorConfig, OutputStream, Target, Transfer
 from hatchway.errors import CommandTimeout, CommunicatorError, ConnectError, RemotePathError
+from hatchway.files import temp_name
 
 from . import daemon
 from .execution import Sockets, StartFailed, run_exec
@@ -30,6 +31,9 @@ __all__ = ["DockerCommunicator", "DockerCommunicatorConfig", "container_state"]
 log = logging.getLogger("hatchway.docker")
 
 SHELL = "/bin/sh"
+#: ``cat`` stdin to ``$1``, then chmod ``$3``, chown ``$4``, and move it to ``$2``; remove ``$1`` on failure.
+STREAM_SCRIPT = ('cat > "$1" && chmod "$3" "$1" && chown "$4" "$1" && mv -f -- "$1" "$2" '
+                 '|| { status=$?; rm -f -- "$1"; exit "$status"; }')
 #: Paths per ``rm`` command, well below any argument-length limit.
 REMOVE_BATCH = 500
 #: Kills every process of one exec (marked by its token in the environment); ``$1`` is the token.
@@ -139,7 +143,7 @@ class DockerCommunicator(hatchway.Communicator):
                 archive = Archive(api, self.container_id)
                 self._has_shell = archive.stat(SHELL) is not None
                 if self._has_shell:
-                    archive.remove_later = self._remove_later
+                    archive.remove_later, archive.stream_in = self._remove_later, self._stream_in
                 if self.fix_upload_owner:
                     user = self.exec_user or info.get("Config", {}).get("User", "") or ""
                     archive.owner = resolve_owner(user, archive.read_file, self._where)
@@ -213,6 +217,25 @@ class DockerCommunicator(hatchway.Communicator):
             except Exception as exc:  # the container is gone, or has no rm: nothing more to do
                 log.debug("could not remove temporary upload names in %s: %s", self._where, exc)
                 return
+
+    def _stream_in(self, destination: str, body: BinaryIO, mode: int) -> None:
+        """Write a stream of unknown length through ``cat``'s stdin, then set mode and owner and move it
+        into place: atomic, and memory stays flat however long the stream is."""
+        uid, gid = self._archive.owner
+        temp = temp_name(destination)
+        out, err = OutputStream("stdout"), OutputStream("stderr")
+        said: List[bytes] = []
+        err.add_listener(said.append)
+        argv = [SHELL, "-c", STREAM_SCRIPT, "sh", temp, destination, format(mode, "o"), f"{uid}:{gid}"]
+        try:
+            result = run_exec(self._api, self.container_id, argv, user="0", stdin=body, stdout=out, stderr=err,
+                              sockets=self._sockets)
+        except StartFailed as exc:
+            raise self._start_failure(str(exc), "cat to write an uploaded stream") from None
+        if result.exit_code != 0:
+            detail = b"".join(said).decode("utf-8", "replace").strip()
+            raise self._died(self._api, "uploading") or RemotePathError(
+                f"cannot write {destination!r} in {self._where}: {detail or f'exit status {result.exit_code}'}")
 
     def settle(self) -> None:
         """Wait for background removals started by earlier uploads."""

@@ -60,6 +60,10 @@ class PathStat:
 
 
 Remover = Callable[[List[str]], None]
+#: ``stream_in(destination, stream, mode)`` writes a stream of unknown length through a command's stdin.
+Streamer = Callable[[str, BinaryIO, int], None]
+#: A stream of unknown length is read this far into memory; if it ends there it travels in a tar.
+PEEK = 8 * CHUNK
 
 
 @attrs.define
@@ -77,6 +81,9 @@ class Archive:
     container: str
     owner: Tuple[int, int] = (0, 0)
     remove_later: Optional[Remover] = None
+    #: Streams of unknown length longer than :data:`PEEK` go through this (a command's stdin) when set;
+    #: else they are read into memory, as a tar header needs the length first.
+    stream_in: Optional[Streamer] = None
 
     # -- stat ----------------------------------------------------------
     def stat(self, path: str) -> Optional[PathStat]:
@@ -168,8 +175,16 @@ class Archive:
             handle: BinaryIO = open(source, "rb")
             size, file_mode, mtime = st.st_size, stat_module.S_IMODE(st.st_mode), st.st_mtime
         else:
-            handle, size = _sized(source)
+            handle, known = _sized(source, PEEK if self.stream_in is not None else None)
             file_mode, mtime = 0o644, time.time()
+            if known is None:
+                assert self.stream_in is not None
+                transfer.start(None)
+                if missing:
+                    self._put(anchor, _chain(self._dir_headers(missing), iter([_END])), destination)
+                self.stream_in(destination, _Counted(handle, transfer), 0o644 if mode is None else mode)
+                return
+            size = known
         transfer.start(size)
 
         def tar() -> Iterator[bytes]:
@@ -260,8 +275,12 @@ def _chain(*parts: Iterator[bytes]) -> Iterator[bytes]:
         yield from part
 
 
-def _sized(stream: BinaryIO) -> Tuple[BinaryIO, Optional[int]]:
-    """A stream and its remaining size: measured by seeking, or read into memory when it cannot seek."""
+def _sized(stream: BinaryIO, peek: Optional[int] = None) -> Tuple[BinaryIO, Optional[int]]:
+    """A stream and its remaining length: measured by seeking, else by reading it into memory.
+
+    With ``peek``, at most that much is read: a longer stream comes back
+    whole (what was read, then the rest) with the length ``None``.
+    """
     try:
         if stream.seekable():
             here = stream.tell()
@@ -270,5 +289,37 @@ def _sized(stream: BinaryIO) -> Tuple[BinaryIO, Optional[int]]:
             return stream, end - here
     except (OSError, AttributeError, ValueError):
         pass
-    data = stream.read()
-    return io.BytesIO(data), len(data)
+    if peek is None:
+        data = stream.read()
+        return io.BytesIO(data), len(data)
+    parts, got = [], 0
+    while got <= peek:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            data = b"".join(parts)
+            return io.BytesIO(data), len(data)
+        parts.append(chunk)
+        got += len(chunk)
+    return io.BufferedReader(IterStream(_chain(iter(parts), iter(lambda: stream.read(CHUNK), b""))),  # type: ignore[arg-type]
+                             CHUNK), None
+
+
+class _Counted(io.RawIOBase):
+    """Reads from ``source`` and reports every byte to ``transfer``."""
+
+    def __init__(self, source: BinaryIO, transfer: Transfer) -> None:
+        self._source, self._transfer = source, transfer
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._source.read(n if n is not None and n >= 0 else CHUNK)
+        if data:
+            self._transfer.advance(len(data))
+        return data
+
+    def readinto(self, b: "bytearray | memoryview") -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
