@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import io
-import json
 import tarfile
-from pathlib import Path
 from typing import List
 
-import attrs
 import pytest
 
 from hatchway.config import build as build_config

@@ -14,7 +14,6 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import attrs
 
-import hatchway
 from hatchway.communicator import Target
 from hatchway.components import Artifact, Builder
 from hatchway.config import option

@@ -24,7 +24,7 @@ import stat as stat_module
 import tarfile
 import time
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, BinaryIO, Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import attrs
 
