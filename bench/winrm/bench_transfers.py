@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import io
 import json
 import os
 import sys
@@ -196,7 +195,6 @@ def main() -> int:
                 for name in ("ours-tree", "theirs-tree"):
                     assert (remote_dir / name / rel).read_bytes() == leaf.read_bytes(), f"{name}/{rel} damaged"
             assert server.script_errors == [], server.script_errors
-    mib = size / MIB
     tree_bytes = args.tree_files * 8192
     print(f"{args.size_mib:g} MiB of random data (tree: {args.tree_files} files of 8 KiB); loopback WS-Management "
           f"server, Basic over HTTP, pywinrm 0.5.0")

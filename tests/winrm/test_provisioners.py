@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import io
 import os
-import stat
 import threading
 import time
-from pathlib import Path
 
 import pytest
 

@@ -87,3 +87,17 @@ def test_default_powershell_execute_command_parses_once_rendered():
     rendered = PS_EXECUTE.replace("{{.Vars}}", "c:/Windows/Temp/vars.ps1").replace("{{.Path}}", "c:/Windows/Temp/s.ps1")
     inner = rendered[rendered.index('"') + 1: rendered.rindex('"')]
     assert parses(inner), inner
+
+
+def test_a_bare_413_is_recognised_as_too_large():
+    """Windows' 413 may come without a SOAP body (pywinrm then raises WinRMTransportError, not a fault)."""
+    from winrm.exceptions import WinRMTransportError
+
+    from hatchway_winrm.config import WinRMConfig
+    from hatchway_winrm.diagnosis import EnvelopeTooLarge, translate
+    from hatchway_winrm.session import Session
+
+    session = Session(WinRMConfig(winrm_username="u", winrm_password="secret-pw"), "192.0.2.1", 5985)
+    assert isinstance(translate(WinRMTransportError("http", 413, ""), session), EnvelopeTooLarge)
+    error = translate(WinRMTransportError("http", 404, "Not Found"), session)
+    assert "winrm_port" in str(error) and "http://192.0.2.1:5985/wsman" in str(error)

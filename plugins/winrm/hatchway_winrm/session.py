@@ -32,15 +32,14 @@ from winrm.protocol import Protocol
 from hatchway.communicator import DISCONNECTED, OutputStream
 from hatchway.errors import CommandTimeout, CommunicatorError, ConnectError, RetryableConnectError
 
+from . import diagnosis
 from .config import WinRMConfig
+from .diagnosis import BUSY, INVALID_SELECTORS, Disconnected, EnvelopeTooLarge, dropped, short
 
 __all__ = ["Session", "Channel", "EnvelopeTooLarge", "Disconnected", "endpoint_url"]
 
 log = logging.getLogger("hatchway.winrm")
 
-#: WSManFault codes: ERROR_BUSY, and the "shell/command not found" of a shell that is gone.
-BUSY = 170
-INVALID_SELECTORS = 2150858843
 #: Attempts at re-making a dropped connection during one command.
 RECONNECTS = 3
 #: Idle shells kept open for the next command.
@@ -71,26 +70,10 @@ class _Protocol(Protocol):
     _get_soap_header = build_wsman_header
 
 
-class EnvelopeTooLarge(CommunicatorError):
-    """The server answered HTTP 413: the request was bigger than its MaxEnvelopeSizekb."""
-
-
-class Disconnected(CommunicatorError):
-    """The connection (or the shell) was lost and could not be re-made."""
-
-
 def endpoint_url(config: WinRMConfig, host: str, port: int) -> str:
     scheme = "https" if config.winrm_use_ssl else "http"
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
     return f"{scheme}://{shown}:{port}/wsman"
-
-
-def _dropped(exc: BaseException) -> bool:
-    """Is ``exc`` a lost connection (or an NTLM-sealed message refused after a silent reconnect)?"""
-    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                        requests.exceptions.ReadTimeout)):
-        return not isinstance(exc, requests.exceptions.SSLError)
-    return isinstance(exc, wex.WinRMTransportError) and exc.code == 400
 
 
 class Channel:
@@ -191,7 +174,7 @@ class Session:
             limit = int(found.group(1)) * 1024 if found else None
         except Exception as exc:  # access denied (not an admin), old servers: the defaults stay
             log.debug("cannot read MaxEnvelopeSizekb from %s: %s", self.host, exc)
-            if _dropped(exc):
+            if dropped(exc):
                 channel.broken = True
         finally:
             self.release(channel)
@@ -222,6 +205,10 @@ class Session:
         scheme = urllib.parse.urlsplit(self.url).scheme
         return proxies.get(scheme) or proxies.get("all") or None
 
+    def translate(self, exc: BaseException) -> Exception:
+        """A pywinrm/requests exception as the Hatchway error a user can act on."""
+        return diagnosis.translate(exc, self)
+
     def call(self, fn: Callable[[], object], retries: int = 3) -> object:
         """Call ``fn`` (one WS-Man request), retrying ERROR_BUSY (170) as Windows asks; errors made human."""
         delay = 0.5
@@ -238,75 +225,6 @@ class Session:
             except AssertionError:
                 raise CommunicatorError(f"{self.describe()} answered a WS-Management request out of turn") from None
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def translate(self, exc: BaseException) -> Exception:
-        """A pywinrm/requests exception as the Hatchway error a user can act on."""
-        where = self.describe()
-        if isinstance(exc, requests.exceptions.SSLError):
-            return ConnectError(
-                f"TLS verification of {self.url} failed ({_short(exc)}): set winrm_ca_cert_file to the CA bundle "
-                f"that signed the server's certificate, or winrm_insecure to true")
-        if isinstance(exc, wex.InvalidCredentialsError):
-            return self._explain_401()
-        if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-            return RetryableConnectError(f"cannot reach WinRM at {self.url}: {_short(exc)}")
-        if isinstance(exc, wex.WinRMTransportError):
-            hint = " (is this a WinRM listener? check winrm_port and winrm_use_ssl)" if exc.code == 404 else ""
-            return CommunicatorError(f"{self.url} answered HTTP {exc.code}{hint}: {(exc.response_text or '')[:200]}")
-        if isinstance(exc, (wex.WSManFaultError, wex.WinRMTransportError)) and exc.code == 413:
-            return EnvelopeTooLarge(f"{self.host} refused a request as too large (HTTP 413, MaxEnvelopeSizekb)")
-        if isinstance(exc, wex.WSManFaultError):
-            if exc.wsman_fault_code == INVALID_SELECTORS:
-                return Disconnected(f"the shell on {where} is gone (the host restarted?)")
-            reason = (exc.reason or "").strip()
-            return CommunicatorError(f"{where} refused the request: {reason} (WSManFault {exc.wsman_fault_code})")
-        if isinstance(exc, wex.WinRMOperationTimeoutError):
-            return CommunicatorError(f"{where} did not answer within {self.operation_timeout}s (w:TimedOut)")
-        if isinstance(exc, wex.WinRMError):
-            return CommunicatorError(f"WinRM error from {where}: {exc}")
-        return exc if isinstance(exc, Exception) else CommunicatorError(str(exc))
-
-    def _explain_401(self) -> Exception:
-        """Tell bad credentials apart from Basic being refused (disabled, or unencrypted HTTP refused).
-
-        Windows answers 401 in both cases. When the server also offers
-        Negotiate, the same credentials are tried with NTLM: if they pass,
-        the password is right and it is Basic that is refused.
-        """
-        offered = self._probe()
-        transport = self.config.transport
-        schemes = ", ".join(part.split()[0] for part in offered.split(",") if part.strip()) or "none"
-        wanted = {"basic": "basic", "ntlm": "negotiate", "kerberos": "negotiate", "credssp": "credssp"}.get(transport)
-        scheme = urllib.parse.urlsplit(self.url).scheme
-        if transport == "basic" and offered and (
-                "basic" not in offered.lower() or ("negotiate" in offered.lower() and self._probe(ntlm=True))):
-            return ConnectError(
-                f"{self.host} does not accept Basic authentication over {scheme} for {self.config.winrm_username!r} "
-                f"(it offers: {schemes}): Basic is disabled there or unencrypted traffic is refused "
-                f"(AllowUnencrypted=false); set winrm_use_ntlm to true (encrypted NTLM over HTTP) or winrm_use_ssl "
-                f"to true")
-        if wanted and offered and wanted not in offered.lower():
-            return ConnectError(f"{self.host} does not offer {transport} authentication (it offers: {schemes}): "
-                                f"choose another winrm_transport")
-        return ConnectError(
-            f"the credentials for {self.describe()} were rejected (HTTP 401): check winrm_username and "
-            f"winrm_password")
-
-    def _probe(self, ntlm: bool = False) -> "str | bool":
-        """Without ``ntlm``: the WWW-Authenticate the server offers; with it: do the credentials pass NTLM?"""
-        c = self.config
-        verify = False if c.winrm_insecure else (c.winrm_ca_cert_file or True)
-        try:
-            with requests.Session() as probe:
-                probe.trust_env = not c.winrm_no_proxy
-                if ntlm:
-                    from requests_ntlm import HttpNtlmAuth
-
-                    probe.auth = HttpNtlmAuth(c.winrm_username, c.winrm_password)
-                reply = probe.post(self.url, data=b"", timeout=10, verify=verify)
-        except Exception:  # a diagnosis only: never worse than the plain message
-            return False if ntlm else ""
-        return reply.status_code == 200 if ntlm else reply.headers.get("WWW-Authenticate", "")
 
     # -- the pool ------------------------------------------------------
     def acquire(self) -> Channel:
@@ -432,7 +350,7 @@ class Session:
                 if attempt == RECONNECTS:
                     raise self.translate(wex.WinRMOperationTimeoutError()) from None
             except Exception as exc:
-                if not _dropped(exc) or attempt == RECONNECTS:
+                if not dropped(exc) or attempt == RECONNECTS:
                     raise (self.translate(exc) if not isinstance(exc, CommunicatorError) else exc) from None
                 self._reconnect(channel, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -450,7 +368,7 @@ class Session:
         except wex.WinRMOperationTimeoutError:
             return True  # Windows may time out a Send it did accept (Ansible ignores it too)
         except wex.WinRMTransportError as exc:
-            if _dropped(exc):
+            if dropped(exc):
                 raise
             raise self.translate(exc) from None
         except CommunicatorError as exc:
@@ -488,7 +406,7 @@ class Session:
             try:
                 return self.send(channel.protocol, channel.shell_id or "", command_id, data, end)
             except (requests.exceptions.RequestException, wex.WinRMTransportError) as exc:
-                if not _dropped(exc) or attempt == RECONNECTS:
+                if not dropped(exc) or attempt == RECONNECTS:
                     raise self.translate(exc) from None
                 self._reconnect(channel, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -521,11 +439,11 @@ class Session:
                     continue
                 raise self.translate(exc) from None
             except Exception as exc:
-                if not _dropped(exc):
+                if not dropped(exc):
                     raise self.translate(exc) from None
                 drops += 1
                 if drops > RECONNECTS:
-                    raise Disconnected(f"lost the connection to {self.url}: {_short(exc)}") from None
+                    raise Disconnected(f"lost the connection to {self.url}: {short(exc)}") from None
                 try:
                     self._reconnect(channel, drops - 1)
                 except CommunicatorError as again:
@@ -594,14 +512,3 @@ def _with_end(chunks: Iterable[bytes]) -> Iterator[Tuple[bytes, bool]]:
         yield current, False
         current = following
     yield current, True
-
-
-_REASON = re.compile(r"\[Errno -?\d+\] [^'\")]+|certificate verify failed: [^(')\"]+|timed out|Read timed out"
-                     r"|Connection (?:refused|reset by peer|aborted)|Name or service not known")
-
-
-def _short(exc: BaseException) -> str:
-    """The useful part of a requests/urllib3 error chain ("[Errno 111] Connection refused")."""
-    text = str(exc)
-    found = _REASON.search(text)
-    return found.group(0).strip() if found else text[:160]
