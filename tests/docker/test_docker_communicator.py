@@ -282,3 +282,22 @@ def test_long_pipe_streams_through_with_mode_and_owner(make_container, make_rela
     assert relay.run("stat -c '%a %u:%g' /tmp/piped/deep/blob /tmp/piped").text.split("\n")[:2] == \
         ["600 1000:1000", "755 1000:1000"]
     assert relay.run("ls -A /tmp/piped/deep").text.split() == ["blob"]
+
+
+def test_transfers_report_progress(make_container, make_relay, tmp_path):
+    from hatchway.communicator import Transfer
+
+    relay = make_relay(make_container())
+    local = tmp_path / "f"
+    local.write_bytes(os.urandom(3 * 1024 * 1024 + 5))
+    for direction in ("up", "down"):
+        transfer = Transfer(direction)
+        started, moved = [], []
+        transfer.on_start(lambda t: started.append(t.total))
+        transfer.on_advance(lambda t, n: moved.append(n))
+        if direction == "up":
+            relay.upload(local, "/tmp/progress", transfer=transfer)
+        else:
+            relay.download("/tmp/progress", tmp_path / "back", transfer=transfer)
+        assert started == [local.stat().st_size], direction
+        assert sum(moved) == local.stat().st_size and len(moved) > 1, direction
