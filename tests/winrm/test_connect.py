@@ -159,3 +159,19 @@ def test_client_certificate_authentication(wsman_factory, connect):
     sink = io.BytesIO()
     relay.download("cert.bin", sink)
     assert sink.getvalue() == data
+
+
+def test_a_password_made_by_the_builder_is_used_and_redacted(wsman):
+    from hatchway import redact
+    from hatchway.communicator import Target
+    from hatchway_winrm import WinRMCommunicator
+
+    config, _ = build(WinRMConfig, {"winrm_host": wsman.host, "winrm_port": wsman.port, "winrm_username": "vagrant",
+                                    "winrm_no_proxy": True})
+    relay = Relay(WinRMCommunicator(config, Target(data={"winrm_password": "vagrant"})))
+    try:
+        relay.wait_connected(20)
+        assert relay.run("echo generated").text.strip() == "generated"
+    finally:
+        relay.cleanup()
+    assert redact.redact("pw=vagrant") == "pw=" + redact.MASK

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+
+import attrs
 from typing import BinaryIO, Iterator, Optional, Sequence, Union
 
 import hatchway
@@ -47,13 +49,27 @@ class WinRMCommunicator(hatchway.Communicator):
         scheme = "https" if self.config.winrm_use_ssl else "http"
         return f"WinRM {self.config.winrm_username}@{self.host()}:{self.port()} ({scheme}, {self.config.transport})"
 
+    def effective_config(self) -> WinRMConfig:
+        """The config, with a password the builder made at run time when the template has none.
+
+        (Packer's cloud builders hand over generated Windows passwords this
+        way: ``Target.data["winrm_password"]``.)
+        """
+        password = self.target.data.get("winrm_password")
+        if self.config.winrm_password or not password:
+            return self.config
+        from hatchway import redact
+
+        redact.add_secret(password)
+        return attrs.evolve(self.config, winrm_password=password)
+
     def _ensure(self):
         with self._lock:
             if self._session is None:
                 from .session import Session
                 from .transfers import Transfers
 
-                self._session = Session(self.config, self.host(), self.port())
+                self._session = Session(self.effective_config(), self.host(), self.port())
                 self._transfers = Transfers(self._session)
             return self._session, self._transfers
 

@@ -57,8 +57,6 @@ class WinRMConfig(CommunicatorConfig):
                        "set winrm_client_cert_file and winrm_client_key_file")
             if not self.winrm_use_ssl:
                 yield ("winrm_use_ssl", "certificate transport works over HTTPS only", "set winrm_use_ssl to true")
-        elif transport in ("basic", "ntlm", "credssp") and not self.winrm_password:
-            yield ("winrm_password", f"{transport} authentication needs a password", "set winrm_password")
         if self.winrm_message_encryption == "always" and transport in ("basic", "certificate"):
             yield ("winrm_message_encryption", f"{transport} authentication cannot encrypt messages",
                    "use winrm_transport ntlm, or winrm_use_ssl")
