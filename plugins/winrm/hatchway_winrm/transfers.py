@@ -87,6 +87,7 @@ class _Lines:
         return self.resplit(data) or [data]
 
     def resplit(self, data: bytes) -> Optional[List[bytes]]:
+        """Lines refused with 413, cut smaller (to :data:`SMALL_CHUNK`, else in halves); ``None`` if they cannot be."""
         self.owner.chunk = min(self.owner.chunk, SMALL_CHUNK)
         pieces: List[bytes] = []
         for line in data.split(b"\r\n"):
@@ -96,9 +97,9 @@ class _Lines:
                 pieces.append(line + b"\r\n")
                 continue
             raw = base64.b64decode(line)
-            size = self.owner.chunk if len(raw) > self.owner.chunk else max(1, len(raw) // 2)
             if len(raw) <= 1:
                 return None
+            size = self.owner.chunk if len(raw) > self.owner.chunk else len(raw) // 2
             pieces.extend(base64.b64encode(raw[i:i + size]) + b"\r\n" for i in range(0, len(raw), size))
         return pieces if len(pieces) > 1 else None
 
