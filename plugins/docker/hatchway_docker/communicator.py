@@ -22,7 +22,7 @@ from hatchway.errors import CommandTimeout, CommunicatorError, ConnectError, Rem
 from hatchway.files import temp_name
 
 from . import daemon
-from .execution import Sockets, StartFailed, run_exec
+from .execution import Sockets, StartFailed, StdinUnsupported, carries_stdin, run_exec
 from .transfers import Archive
 from .users import resolve_owner
 
@@ -143,7 +143,9 @@ class DockerCommunicator(hatchway.Communicator):
                 archive = Archive(api, self.container_id)
                 self._has_shell = archive.stat(SHELL) is not None
                 if self._has_shell:
-                    archive.remove_later, archive.stream_in = self._remove_later, self._stream_in
+                    archive.remove_later = self._remove_later
+                    if carries_stdin(api):
+                        archive.stream_in = self._stream_in
                 if self.fix_upload_owner:
                     user = self.exec_user or info.get("Config", {}).get("User", "") or ""
                     archive.owner = resolve_owner(user, archive.read_file, self._where)
@@ -164,6 +166,8 @@ class DockerCommunicator(hatchway.Communicator):
                               kill_argv=[SHELL, "-c", KILL_SCRIPT, "sh"], sockets=self._sockets)
         except StartFailed as exc:
             raise self._start_failure(str(exc), "the command") from None
+        except StdinUnsupported as exc:
+            raise CommunicatorError(f"{self._where}: {exc}") from None
         except CommunicatorError as exc:
             raise self._died(api, "running a command") or exc
         if result.closed:

@@ -24,13 +24,17 @@ from hatchway.files import CHUNK
 
 from .daemon import api_errors
 
-__all__ = ["ExecResult", "run_exec", "StartFailed", "Sockets"]
+__all__ = ["ExecResult", "run_exec", "StartFailed", "StdinUnsupported", "Sockets", "carries_stdin"]
 
 _HEADER = struct.Struct(">BxxxL")
 #: What the engine writes when it could not start the program (then exit status 126 or 127).
 _START_FAILURE = b"OCI runtime exec failed"
 #: Environment variable that marks an exec's processes, so a timeout can find and kill them.
 TOKEN_VARIABLE = "HATCHWAY_EXEC_TOKEN"
+
+
+class StdinUnsupported(Exception):
+    """This connection to the engine cannot carry a command's standard input."""
 
 
 class StartFailed(Exception):
@@ -112,15 +116,20 @@ def _read_exactly(reader: BinaryIO, n: int) -> bytes:
     return b"".join(parts)
 
 
-def _feed(sock: Any, stdin: Optional[BinaryIO]) -> None:
+def carries_stdin(api: Any) -> bool:
+    """Can this client tell a command where its stdin ends? Not over TLS: Python's ssl cannot close
+    only the writing half of a connection it still reads from."""
+    return not str(api.base_url).startswith("https")
+
+
+def _feed(sock: Any, stdin: BinaryIO) -> None:
     """Copy ``stdin`` into the exec, then half-close so the command sees EOF."""
     try:
-        if stdin is not None:
-            while True:
-                chunk = stdin.read(CHUNK)
-                if not chunk:
-                    break
-                sock.sendall(chunk)
+        while True:
+            chunk = stdin.read(CHUNK)
+            if not chunk:
+                break
+            sock.sendall(chunk)
     except OSError:
         pass  # the command exited without reading everything
     finally:
@@ -141,9 +150,13 @@ def run_exec(api: Any, container: str, argv: Sequence[str], *, user: str = "",
     closed; the result then says ``timed_out``. Raises :class:`StartFailed`
     when the engine could not start the program (missing binary or user).
     """
+    if stdin is not None and not carries_stdin(api):
+        raise StdinUnsupported("standard input cannot be given to commands over a TLS connection to the "
+                               "Docker daemon; reach the daemon through its unix socket (or an SSH tunnel) "
+                               "to pass stdin")
     token = uuid.uuid4().hex
     with api_errors(f"cannot start {argv[0]!r} in container {container[:12]}"):
-        exec_id = api.exec_create(container, list(argv), stdin=True, stdout=True, stderr=True, tty=False,
+        exec_id = api.exec_create(container, list(argv), stdin=stdin is not None, stdout=True, stderr=True, tty=False,
                                   user=user or "", environment={TOKEN_VARIABLE: token})["Id"]
         reader, sock, response = _hijack(api, exec_id)
     timed_out = threading.Event()
@@ -164,13 +177,16 @@ def run_exec(api: Any, container: str, argv: Sequence[str], *, user: str = "",
             pass
 
     timer = threading.Timer(timeout, expire) if timeout is not None else None
-    feeder = threading.Thread(target=_feed, args=(sock, stdin), name=f"exec-stdin-{exec_id[:8]}", daemon=True)
+    # without stdin the exec attaches none, and the command reads EOF at once
+    feeder = (threading.Thread(target=_feed, args=(sock, stdin), name=f"exec-stdin-{exec_id[:8]}", daemon=True)
+              if stdin is not None else None)
     held: List[bytes] = []
     try:
         if timer is not None:
             timer.daemon = True
             timer.start()
-        feeder.start()
+        if feeder is not None:
+            feeder.start()
         first = True
         while True:
             try:
@@ -194,7 +210,8 @@ def run_exec(api: Any, container: str, argv: Sequence[str], *, user: str = "",
     finally:
         if timer is not None:
             timer.cancel()
-        feeder.join(timeout=5)
+        if feeder is not None:
+            feeder.join(timeout=5)
         closed = sockets.remove(sock) if sockets is not None else False
         response.close()
         try:
