@@ -84,3 +84,26 @@ def test_concurrent_clients_each_get_their_own_output(make_server, session_for, 
     assert server.shells == {}
     if transport == "ntlm":
         assert server.stats.encrypted_requests == 4 * 5 * 5
+
+
+def test_command_line_entry_point_serves_until_terminated(session_for):
+    import os
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    tests_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    process = subprocess.Popen([sys.executable, "-m", "servers.wsman", "--user", "ci:secret"], cwd=tests_dir,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("listening on http://127.0.0.1:"), line
+        endpoint = line.split()[2]
+        fake = SimpleNamespace(endpoint=endpoint, https=False)
+        assert session_for(fake, "ci", "secret").run_cmd("echo from-cli").std_out == b"from-cli\n"
+        process.terminate()
+        out, _ = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    assert "'requests': 5" in out
