@@ -124,3 +124,13 @@ def test_a_command_that_cannot_start_is_an_error_not_an_exit_status(connect, wsm
         assert "127.0.0.1" in str(info.value)
     finally:
         wsman.start()
+
+
+def test_powershell_through_execute(connect, wsman):
+    """A PowerShell script as one cmd.exe line (-EncodedCommand), run by the server's `echo` stand-in."""
+    from hatchway_winrm.scripts import command_line
+
+    script = "# hatchway-standin: echo\n$text = 'from powershell'\n$exit = 4\nWrite-Output $text\nexit $exit\n"
+    result = connect().run(command_line(script))
+    assert (result.exit_status, result.text.strip()) == (4, "from powershell")
+    assert script in wsman.scripts
