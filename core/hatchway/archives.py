@@ -18,7 +18,7 @@ from typing import BinaryIO, Iterable, Iterator, Optional, Sequence, Union
 
 from .communicator import Transfer
 from .errors import RemotePathError
-from .files import CHUNK, atomic_writer, is_excluded, walk
+from .files import CHUNK, atomic_writer, copy_stream, is_excluded, walk
 
 __all__ = ["tar_stream", "tar_file_stream", "extract_tar", "extract_single_file", "UnsafeArchive", "IterStream"]
 
@@ -164,13 +164,7 @@ def extract_tar(stream: BinaryIO, destination: Path, exclude: Sequence[str] = ()
                 reader = archive.extractfile(member)
                 assert reader is not None
                 with atomic_writer(target, member.mode & 0o7777) as out:
-                    while True:
-                        chunk = reader.read(CHUNK)
-                        if not chunk:
-                            break
-                        out.write(chunk)
-                        if transfer is not None:
-                            transfer.advance(len(chunk))
+                    copy_stream(reader, out, transfer)
                 count += 1
             elif member.issym():
                 link = member.linkname
@@ -211,19 +205,10 @@ def extract_single_file(stream: BinaryIO, destination: Union[Path, BinaryIO],
             reader = archive.extractfile(member)
             assert reader is not None
             if hasattr(destination, "write"):
-                _pump(reader, destination, transfer)  # type: ignore[arg-type]
+                copy_stream(reader, destination, transfer)  # type: ignore[arg-type]
             else:
                 with atomic_writer(Path(destination), member.mode & 0o7777) as out:  # type: ignore[arg-type]
-                    _pump(reader, out, transfer)
+                    copy_stream(reader, out, transfer)
             return
     raise RemotePathError("the archive holds no file")
 
-
-def _pump(reader: BinaryIO, writer: BinaryIO, transfer: Optional[Transfer]) -> None:
-    while True:
-        chunk = reader.read(CHUNK)
-        if not chunk:
-            return
-        writer.write(chunk)
-        if transfer is not None:
-            transfer.advance(len(chunk))

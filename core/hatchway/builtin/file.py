@@ -12,6 +12,7 @@ from ..components import Provisioner
 from ..config import option
 from ..context import BuildContext
 from ..errors import ProvisionerError
+from .scripts import local_path
 
 
 @attrs.define(kw_only=True)
@@ -32,11 +33,8 @@ class FileConfig:
         if self.content is not None and self.direction == "download":
             yield ("content", "only works with \"direction\": \"upload\"")
         if self.direction == "upload" and not self.generated:
-            template_dir = getattr(context, "template_dir", "")
             for i, src in enumerate(self.all_sources()):
-                local = os.path.expanduser(src)
-                if not os.path.exists(local) and not (template_dir and not os.path.isabs(local)
-                                                      and os.path.exists(os.path.join(template_dir, local))):
+                if not os.path.exists(local_path(src, getattr(context, "template_dir", None))):
                     key = "source" if self.source else f"sources[{i}]"
                     yield (key, f"local file {src!r} does not exist",
                            "fix the path, or set \"generated\": true if an earlier step makes it")
@@ -64,10 +62,7 @@ class FileProvisioner(Provisioner):
                 ctx.ui.say(f"Downloading {source} => {c.destination}")
                 relay.download(source, c.destination, exclude=c.exclude)
             else:
-                local = os.path.expanduser(source)
-                if not os.path.isabs(local) and not os.path.exists(local):
-                    candidate = ctx.template_dir / local
-                    local = str(candidate) + ("/" if source.endswith("/") else "")
+                local = local_path(source, ctx.template_dir)
                 if not os.path.exists(local):
                     raise ProvisionerError(f"local file {source!r} does not exist")
                 ctx.ui.say(f"Uploading {source} => {c.destination}")

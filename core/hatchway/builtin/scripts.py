@@ -7,7 +7,18 @@ from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import ConfigProblem
 
-__all__ = ["one_source", "script_sources", "shell_vars", "parse_env"]
+__all__ = ["local_path", "one_source", "script_sources", "shell_vars", "parse_env"]
+
+
+def local_path(name: str, template_dir: "Path | str | None") -> str:
+    """A local source as the user wrote it: ``~`` expanded; a relative path not found in the
+    current directory is looked up next to the template. A trailing slash is kept."""
+    path = os.path.expanduser(name)
+    if template_dir and not os.path.isabs(path) and not os.path.exists(path):
+        beside = os.path.join(str(template_dir), path)
+        if os.path.exists(beside):
+            return beside
+    return path
 
 
 def one_source(config: object, keys: Sequence[str] = ("inline", "script", "scripts")) -> Iterator[Tuple[str, str]]:
@@ -26,9 +37,7 @@ def script_sources(inline: Optional[List[str]], script: str, scripts: Optional[L
         return [("inline script", body.encode())]
     out = []
     for name in ([script] if script else []) + list(scripts or []):
-        path = Path(os.path.expanduser(name))
-        if not path.is_absolute() and not path.exists():
-            path = template_dir / path
+        path = Path(local_path(name, template_dir))
         try:
             out.append((name, path.read_bytes()))
         except OSError as exc:
