@@ -1,6 +1,7 @@
 """Commands: pty, timeouts, lost connections (DISCONNECTED), transparent reconnect, keepalive, read/write timeout."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -145,3 +146,14 @@ def test_transfers_reconnect_after_a_restart(relays, fresh_sshd, client_key, met
     relay.download("/tmp/hatchway-reconnect-" + method, sink)
     assert sink.getvalue() == b"after reboot"
     relay.execute("rm -f /tmp/hatchway-reconnect-" + method)
+
+
+def test_stdin_that_never_ends_does_not_block_a_finished_command(relays, sshd, client_key):
+    read_fd, write_fd = os.pipe()
+    endless = os.fdopen(read_fd, "rb", buffering=0)
+    try:
+        relay = relays(sshd, ssh_private_key_file=str(client_key))
+        result = relay.run("echo ignored-stdin", stdin=endless, timeout=30)
+        assert result.exit_status == 0 and result.text.strip() == "ignored-stdin"
+    finally:
+        os.close(write_fd)  # the feeder thread sees EOF and ends

@@ -98,9 +98,10 @@ class Pumps:
                 self.chan.shutdown_write()
 
     def join(self, timeout: Optional[float] = None) -> bool:
-        for thread in self.threads:
+        """Wait for the output readers (not the stdin feeder: a stdin that never ends must not block us)."""
+        for thread in self.threads[:2]:
             thread.join(timeout)
-        return not any(t.is_alive() for t in self.threads)
+        return not any(t.is_alive() for t in self.threads[:2])
 
 
 def exit_status(conn: Connection, chan: paramiko.Channel) -> int:
