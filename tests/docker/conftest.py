@@ -55,7 +55,7 @@ def images(api) -> Dict[str, str]:
 @pytest.fixture(scope="session")
 def settings(engine) -> dict:
     """The docker SDK settings that reach the engine (what the builder hands its communicator)."""
-    return {"base_url": engine.base_url} if engine.private else {}
+    return engine.settings
 
 
 @pytest.fixture

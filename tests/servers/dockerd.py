@@ -3,7 +3,8 @@
 :func:`start_engine` uses the daemon the docker SDK finds (``DOCKER_HOST``,
 the TLS variables, ``/var/run/docker.sock``) when one answers; otherwise it
 starts a private ``dockerd`` whose data root, exec root, pid file and unix
-socket all live in one short temp dir (``--storage-driver vfs``, no
+socket all live in one short temp dir (:func:`start_private` can also make
+one that listens with TLS on a loopback port, certificates made by openssl) (``--storage-driver vfs``, no
 iptables, no bridge: containers need ``network_mode="none"``), and stops it
 again in :meth:`Engine.stop`.
 
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Dict, Optional
 
-__all__ = ["Engine", "start_engine", "build_images", "SHELL_IMAGE", "NOSHELL_IMAGE", "BUSYBOX", "TEST_USER"]
+__all__ = ["Engine", "start_engine", "start_private", "make_certificates", "build_images", "SHELL_IMAGE", "NOSHELL_IMAGE", "BUSYBOX", "TEST_USER"]
 
 SHELL_IMAGE = "hatchway-test/busybox:1"
 NOSHELL_IMAGE = "hatchway-test/noshell:1"
@@ -40,10 +41,12 @@ class Engine:
     """A reachable Docker engine: ``base_url`` for the SDK, ``env`` for the docker CLI."""
 
     def __init__(self, base_url: str, process: Optional[subprocess.Popen] = None,
-                 root: Optional[Path] = None) -> None:
+                 root: Optional[Path] = None, certs: Optional[Path] = None) -> None:
         self.base_url = base_url
         self.process = process
         self.root = root
+        #: With TLS: the directory of ca.pem, cert.pem and key.pem (``DOCKER_CERT_PATH``).
+        self.certs = certs
 
     @property
     def private(self) -> bool:
@@ -57,14 +60,22 @@ class Engine:
             env["DOCKER_HOST"] = self.base_url
             for key in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT"):
                 env.pop(key, None)
+            if self.certs:
+                env.update(DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=str(self.certs))
         return env
 
-    def client(self, timeout: int = 60):
+    @property
+    def settings(self) -> Dict[str, object]:
+        """The docker SDK's client settings for this engine, as it reads them from :attr:`env`."""
         import docker
 
-        if self.private:
-            return docker.APIClient(base_url=self.base_url, version="auto", timeout=timeout)
-        return docker.APIClient(version="auto", timeout=timeout, **docker.utils.kwargs_from_env())
+        return dict(docker.utils.kwargs_from_env(environment=self.env))
+
+    def client(self, timeout: int = 60):
+        """A low-level docker ``APIClient`` (made as the plugin makes its own, TLS included)."""
+        from hatchway_docker.daemon import open_api
+
+        return open_api(self.settings, timeout=timeout)
 
     def log_tail(self, lines: int = 30) -> str:
         if not self.root:
@@ -101,7 +112,7 @@ def _shared_engine() -> Optional[Engine]:
         kwargs = docker.utils.kwargs_from_env()
         api = docker.APIClient(version="auto", timeout=5, **kwargs)
         api.ping()
-        return Engine(api.base_url if not kwargs.get("base_url") else kwargs["base_url"])
+        return Engine(str(kwargs.get("base_url") or "unix:///var/run/docker.sock"))
     except Exception:
         return None
 
@@ -111,28 +122,44 @@ def start_engine(timeout: float = 90.0) -> Engine:
     shared = _shared_engine()
     if shared is not None:
         return shared
+    return start_private(timeout=timeout)
+
+
+def start_private(tls: bool = False, timeout: float = 90.0) -> Engine:
+    """Start a private dockerd: on a unix socket, or with ``tls`` on a loopback TCP port that
+    requires client certificates (made here with openssl)."""
     dockerd = shutil.which("dockerd")
     if dockerd is None:
         raise RuntimeError(f"dockerd not found: {INSTALL_HINT}")
     # Short: the exec root holds containerd's unix sockets, whose paths are limited to 108 bytes.
     root = Path(tempfile.mkdtemp(prefix="hwd-", dir="/tmp"))
     sock = root / "sock"
+    certs = None
+    if tls:
+        certs = make_certificates(root / "certs")
+        port = _free_port()
+        listen = [f"tcp://127.0.0.1:{port}", "--tlsverify", "--tlscacert", str(certs / "ca.pem"),
+                  "--tlscert", str(certs / "server-cert.pem"), "--tlskey", str(certs / "server-key.pem")]
+        url = f"tcp://127.0.0.1:{port}"
+    else:
+        listen = [f"unix://{sock}"]
+        url = f"unix://{sock}"
     log = open(root / "dockerd.log", "wb")
     process = subprocess.Popen(
-        [dockerd, "--data-root", str(root / "data"), "--exec-root", str(root / "x"),
-         "-H", f"unix://{sock}", "--pidfile", str(root / "pid"), "--storage-driver", "vfs",
+        [dockerd, "--data-root", str(root / "data"), "--exec-root", str(root / "x"), "-H", *listen,
+         "--pidfile", str(root / "pid"), "--storage-driver", "vfs",
          "--iptables=false", "--ip-masq=false", "--bridge=none"],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
     )
     log.close()
-    engine = Engine(f"unix://{sock}", process, root)
+    engine = Engine(url, process, root, certs)
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
             tail = engine.log_tail()
             engine.stop()
             raise RuntimeError(f"dockerd exited with status {process.returncode} while starting:\n{tail}")
-        if sock.exists():
+        if tls or sock.exists():
             try:
                 engine.client(timeout=5).ping()
                 return engine
@@ -141,8 +168,37 @@ def start_engine(timeout: float = 90.0) -> Engine:
         if time.monotonic() > deadline:
             tail = engine.log_tail()
             engine.stop()
-            raise RuntimeError(f"dockerd did not answer on {sock} within {timeout:.0f}s:\n{tail}")
+            raise RuntimeError(f"dockerd did not answer on {url} within {timeout:.0f}s:\n{tail}")
         time.sleep(0.2)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def make_certificates(directory: Path) -> Path:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, as docker's TLS expects them."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise RuntimeError("openssl not found: apt-get install openssl, or run scripts/test-all.sh")
+    directory.mkdir(parents=True)
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], cwd=directory, check=True, capture_output=True, timeout=60)
+
+    (directory / "server.ext").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    (directory / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=hatchway-test-ca")
+    for name, key, ext in (("server", "server-key.pem", "server.ext"), ("client", "key.pem", "client.ext")):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+            "-out", "server-cert.pem" if name == "server" else "cert.pem", "-days", "2", "-extfile", ext)
+    return directory
 
 
 def _unmount_below(root: Path) -> None:

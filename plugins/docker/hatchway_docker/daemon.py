@@ -16,6 +16,8 @@ __all__ = ["settings_from_env", "open_api", "api_errors", "short", "describe_url
 
 #: Connections kept per client: several commands and transfers may run at once.
 POOL_SIZE = 32
+#: The oldest engine API this plugin speaks (exec environments need 1.25).
+MIN_API_VERSION = "1.25"
 START_HINT = "start the Docker daemon, or set DOCKER_HOST (and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH) to reach one"
 
 
@@ -34,13 +36,25 @@ def describe_url(settings: Dict[str, Any]) -> str:
 
 
 def open_api(settings: Optional[Dict[str, Any]] = None, timeout: int = 60):
-    """A connected low-level ``docker.APIClient``; :class:`ConnectError` if no engine answers."""
+    """A connected low-level ``docker.APIClient``; :class:`ConnectError` if no engine answers.
+
+    With TLS, the certificates of ``DOCKER_CERT_PATH`` must win over
+    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``, which requests would
+    otherwise prefer: the client ignores the environment (``trust_env``),
+    so it is made at the oldest API version first and then switched to the
+    daemon's, as ``version="auto"`` would.
+    """
     import docker
 
     settings = settings_from_env() if settings is None else settings
     where = describe_url(settings)
     try:
-        api = docker.APIClient(version="auto", timeout=timeout, max_pool_size=POOL_SIZE, **settings)
+        tls = bool(settings.get("tls"))
+        api = docker.APIClient(version=MIN_API_VERSION if tls else "auto", timeout=timeout,
+                               max_pool_size=POOL_SIZE, **settings)
+        if tls:
+            api.trust_env = False
+            api._version = api.version(api_version=False)["ApiVersion"]
         api.ping()
         return api
     except docker.errors.DockerException as exc:
