@@ -62,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plugins", help="list, install or uninstall plugins")
     p.add_argument("action", nargs="?", default="list", choices=["list", "install", "uninstall"])
-    p.add_argument("names", nargs="*", help="distributions to install or uninstall (pip requirement syntax)")
     _flag(p, "json", action="store_true", help="list as JSON")
+    p.add_argument("names", nargs=argparse.REMAINDER,
+                   help="distributions to install or uninstall, and pip options (-U, -e PATH...)")
 
     sub.add_parser("version", help="print the version")
     return parser

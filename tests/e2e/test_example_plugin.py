@@ -64,7 +64,10 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
         ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".venv", ".tox", ".hypothesis"))
     env = Venv(path, source / "examples" / "plugin")
-    env.pip("install", "-q", str(source), str(env.plugin))
+    env.pip("install", "-q", str(source))
+    # the plugin goes in the way a user adds one: `hatchway plugins install` (pip in Hatchway's own venv)
+    installed = env.hatchway("plugins", "install", "--no-cache-dir", str(env.plugin), cwd=path.parent)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
     return env
 
 
