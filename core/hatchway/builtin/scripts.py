@@ -30,10 +30,14 @@ def one_source(config: object, keys: Sequence[str] = ("inline", "script", "scrip
 
 
 def script_sources(inline: Optional[List[str]], script: str, scripts: Optional[List[str]],
-                   shebang: str, template_dir: Path) -> List[Tuple[str, bytes]]:
-    """(label, contents) of every script to run, in order. Inline commands become one script."""
+                   shebang: Optional[str], template_dir: Path, newline: str = "\n") -> List[Tuple[str, bytes]]:
+    """(label, contents) of every script to run, in order.
+
+    Inline commands become one script, with a ``#!shebang`` line unless
+    ``shebang`` is empty (Windows scripts), joined by ``newline``.
+    """
     if inline:
-        body = f"#!{shebang}\n" + "\n".join(inline) + "\n"
+        body = (f"#!{shebang}{newline}" if shebang else "") + newline.join(inline) + newline
         return [("inline script", body.encode())]
     out = []
     for name in ([script] if script else []) + list(scripts or []):

@@ -113,10 +113,8 @@ class _ScriptProvisioner(Provisioner):
         assert relay is not None
         env = {"PACKER_BUILD_NAME": ctx.build_name, "PACKER_BUILDER_TYPE": ctx.build_type}
         env.update(parse_env(c.environment_vars, {}))
-        sources = script_sources(c.inline, c.script, c.scripts, "", ctx.template_dir)
+        sources = script_sources(c.inline, c.script, c.scripts, None, ctx.template_dir, newline="\r\n")
         for label, body in sources:
-            if c.inline:  # no shebang on Windows: script_sources adds "#!\n" for POSIX shells
-                body = "\r\n".join(c.inline).encode("utf-8") + b"\r\n"
             remote = c.remote_path or f"c:/Windows/Temp/script-{uuid.uuid4()}.{self.extension}"
             ctx.ui.say(f"Provisioning with {self.label}: {label}")
             data = self.prepare(ctx, env)
