@@ -21,7 +21,7 @@ from hatchway.errors import CommunicatorError, RemotePathError
 from hatchway.files import CHUNK, atomic_writer, is_excluded, walk
 
 from .connection import Connection
-from .execute import close_channel, exit_status, start_command
+from .execute import close_channel, exit_status, send_all, start_command
 from .remote import path_error, q, single_file_publish, staged_publish
 
 __all__ = ["upload_file", "download_file", "upload_tree", "download_tree"]
@@ -102,7 +102,7 @@ class _Protocol:
 
     def send(self, data: bytes) -> None:
         try:
-            self.chan.sendall(data)
+            send_all(self.chan, data)
         except (OSError, EOFError, paramiko.SSHException):
             raise self.fail() from None
 

@@ -20,7 +20,7 @@ from hatchway.communicator import Transfer
 from hatchway.errors import CommunicatorError, RemotePathError
 
 from .connection import Connection
-from .execute import close_channel, exit_status, start_command
+from .execute import close_channel, exit_status, send_all, start_command
 from .remote import path_error, q, staged_publish
 
 __all__ = ["upload_tree", "download_tree"]
@@ -63,7 +63,7 @@ def upload_tree(conn: Connection, source: Path, destination: str, exclude: Seque
         try:
             try:
                 for block in _coalesce(archives.tar_stream(source, exclude, transfer=transfer)):
-                    chan.sendall(block)
+                    send_all(chan, block)
                 chan.shutdown_write()
             except (OSError, EOFError, paramiko.SSHException):
                 pass  # the remote side stopped reading: its exit status and stderr say why
