@@ -36,6 +36,7 @@ __all__ = [
     "wait_port",
     "keygen",
     "process_tree",
+    "start_many",
 ]
 
 TEST_USER = "hatchway-test"
@@ -333,15 +334,23 @@ class Sshd:
 
 
 def start_many(count: int, extra: Optional[Mapping[str, object]] = None,
-               public_keys: Sequence[str] = ()) -> List[Sshd]:
-    """Start ``count`` servers (e.g. for a fan-out benchmark), each authorizing ``public_keys``."""
+               public_keys: Sequence[str] = (), workers: int = 8) -> List[Sshd]:
+    """Start ``count`` servers at once (e.g. for a fan-out benchmark), each authorizing ``public_keys``.
+
+    All or nothing: if one fails, those started are stopped and the error raised.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    _shared_host_keys()  # generate once, before the threads race for it
     servers = []
+    for _ in range(count):
+        server = Sshd(extra=extra)
+        for key in public_keys:
+            server.authorize(key)
+        servers.append(server)
     try:
-        for _ in range(count):
-            server = Sshd(extra=extra)
-            for key in public_keys:
-                server.authorize(key)
-            servers.append(server.start())
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(lambda server: server.start(), servers))
     except BaseException:
         for server in servers:
             server.close()
