@@ -301,3 +301,33 @@ def test_transfers_report_progress(make_container, make_relay, tmp_path):
             relay.download("/tmp/progress", tmp_path / "back", transfer=transfer)
         assert started == [local.stat().st_size], direction
         assert sum(moved) == local.stat().st_size and len(moved) > 1, direction
+
+
+def test_cleanup_stops_a_running_upload(make_container, make_relay, tmp_path):
+    """A cancelled build closes the communicator: a transfer under way stops, and nothing half-written lands."""
+    from hatchway.communicator import Transfer
+
+    relay = make_relay(make_container())
+    big = tmp_path / "big"
+    with open(big, "wb") as out:
+        out.truncate(512 * 1024 * 1024)
+    moving = threading.Event()
+    transfer = Transfer("big")
+    transfer.on_advance(lambda t, n: moving.set() if t.done > 8 * 1024 * 1024 else None)
+    errors = []
+
+    def upload() -> None:
+        try:
+            relay.upload(big, "/tmp/never/big", transfer=transfer)
+        except CommunicatorError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    assert moving.wait(60), "the upload never started moving bytes"
+    relay.hook.cleanup()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert len(errors) == 1 and "was stopped" in str(errors[0]), errors
+    relay.hook.connect()
+    assert relay.run("ls -A /tmp/never 2>/dev/null; test ! -e /tmp/never/big").exit_status == 0

@@ -281,6 +281,9 @@ class DockerCommunicator(hatchway.Communicator):
     def cleanup(self) -> None:
         """Close the client and stop the commands still streaming (a cancelled build)."""
         self._sockets.close_all()
+        with self._lock:
+            if self._archive is not None:
+                self._archive.closing.set()
         self.settle()
         with self._lock:
             api, self._api, self._archive = self._api, None, None

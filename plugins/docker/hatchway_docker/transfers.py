@@ -22,6 +22,7 @@ import os
 import posixpath
 import stat as stat_module
 import tarfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator, List, Optional, Sequence, Tuple, Union
@@ -30,7 +31,7 @@ import attrs
 
 from hatchway.archives import IterStream, _file_body, _header, extract_single_file, extract_tar
 from hatchway.communicator import Transfer
-from hatchway.errors import RemotePathError
+from hatchway.errors import CommunicatorError, RemotePathError
 from hatchway.files import CHUNK, temp_name, tree_size, walk
 
 from .daemon import api_errors
@@ -81,6 +82,8 @@ class Archive:
     container: str
     owner: Tuple[int, int] = (0, 0)
     remove_later: Optional[Remover] = None
+    #: Set when the communicator is closed under a transfer (a cancelled build): the transfer stops.
+    closing: threading.Event = attrs.field(factory=threading.Event)
     #: Streams of unknown length longer than :data:`PEEK` go through this (a command's stdin) when set;
     #: else they are read into memory, as a tar header needs the length first.
     stream_in: Optional[Streamer] = None
@@ -135,11 +138,19 @@ class Archive:
         for i in range(len(names)):
             yield _header("/".join(names[: i + 1]), 0, 0o755, True, time.time(), uid, gid)
 
+    def _watched(self, chunks: Iterator[bytes], path: str) -> Iterator[bytes]:
+        """``chunks``, stopping with an error once :attr:`closing` is set."""
+        for chunk in chunks:
+            if self.closing.is_set():
+                raise CommunicatorError(f"the transfer of {path!r} was stopped: the communicator was closed "
+                                        "(the build is being cancelled or cleaned up)")
+            yield chunk
+
     def _put(self, directory: str, chunks: Iterator[bytes], wanted: str) -> None:
         url = self.api._url("/containers/{0}/archive", self.container)
         with api_errors(f"cannot upload to {wanted!r} in container {self.container[:12]}", wanted):
             response = self.api._put(url, params={"path": directory, "noOverwriteDirNonDir": "true"},
-                                     data=chunks, timeout=None)
+                                     data=self._watched(chunks, wanted), timeout=None)
             self.api._raise_for_status(response)
 
     def _file_entry(self, rel: str, body: BinaryIO, size: int, mode: int, mtime: float,
@@ -238,7 +249,7 @@ class Archive:
             if target is None:
                 raise RemotePathError(f"{source!r} in container {self.container[:12]} is a dangling link")
             chunks, info = self._get(info.link_target)
-        stream = io.BufferedReader(IterStream(chunks), CHUNK)  # type: ignore[arg-type]
+        stream = io.BufferedReader(IterStream(self._watched(chunks, source)), CHUNK)  # type: ignore[arg-type]
         try:
             with api_errors(f"cannot download {source!r} from container {self.container[:12]}", source):
                 if info.is_dir:
