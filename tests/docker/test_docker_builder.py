@@ -252,3 +252,19 @@ def test_privileged_reaches_the_container(monkey_env, images, api, make_ctx):
         assert "cannot start a container from image" in str(exc)
     assert api.inspect_container(builder.container_id)["HostConfig"]["Privileged"] is True
     builder.cleanup(ctx)
+
+
+def test_login_failure_names_the_registry_not_the_password(monkey_env, images, make_ctx):
+    conf = config(image=images["shell"], pull=True, discard=True, login=True, login_server="127.0.0.1:9",
+                  login_username="ci-bot", login_password="s3cret-pass")
+    builder, ctx = DockerBuilder(conf), make_ctx()
+    with pytest.raises(HatchwayError) as info:
+        builder.run(ctx)
+    message = str(info.value)
+    assert "cannot log in to 127.0.0.1:9 as 'ci-bot'" in message and "s3cret-pass" not in message
+    builder.cleanup(ctx)
+
+
+def test_login_needs_credentials():
+    assert any("login needs login_username and login_password" in p
+               for p in problems_of(image="x", discard=True, login=True, login_username="u"))

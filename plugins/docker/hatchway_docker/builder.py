@@ -58,6 +58,10 @@ class DockerConfig:
     container_dir: str = option("/packer-files", help="Where the build's temp dir is mounted in the container "
                                 "(only when the daemon is on this machine).")
     fix_upload_owner: bool = option(True, help="Uploaded files belong to exec_user (else root).")
+    login: bool = option(False, help="Log in to the registry before pulling.")
+    login_server: str = option("", help="The registry to log in to (default: Docker Hub).")
+    login_username: str = option("", help="The registry user name.")
+    login_password: str = option("", secret=True, help="The registry password.")
 
     def check(self):
         chosen = [k for k, on in (("commit", self.commit), ("discard", self.discard),
@@ -73,6 +77,8 @@ class DockerConfig:
                        f"start it with one of {', '.join(CHANGE_INSTRUCTIONS)}")
         if self.changes and not self.commit:
             yield ("changes", "changes are only applied on commit", 'set "commit": true or remove "changes"')
+        if self.login and not (self.login_username and self.login_password):
+            yield ("login", "login needs login_username and login_password", "set both, or remove \"login\"")
         try:
             parse_run_command(self.run_command)
         except RunCommandError as exc:
@@ -148,6 +154,8 @@ class DockerBuilder(Builder):
                 raise BuildError(f"image {c.image!r} is not on the Docker daemon at {where} and \"pull\" is false; "
                                  f"build or load it there first, or set \"pull\": true") from None
             return
+        if c.login:
+            self._login(ctx, api)
         ctx.ui.say(f"Pulling Docker image: {c.image}")
         repository, tag = _split_reference(c.image)
         try:
@@ -159,6 +167,19 @@ class DockerBuilder(Builder):
             raise BuildError(f"cannot pull image {c.image!r} on the Docker daemon at {where}: "
                              f"{getattr(exc, 'explanation', None) or exc}; check the name and the registry, "
                              f"or set \"pull\": false to use the image the daemon has") from None
+
+    def _login(self, ctx: BuildContext, api: Any) -> None:
+        import docker
+
+        c: DockerConfig = self.config
+        registry = c.login_server or "Docker Hub"
+        ctx.ui.say(f"Logging in to {registry} as {c.login_username}...")
+        try:
+            api.login(c.login_username, password=c.login_password, registry=c.login_server or None, reauth=True)
+        except docker.errors.APIError as exc:
+            raise BuildError(f"cannot log in to {registry} as {c.login_username!r}: "
+                             f"{getattr(exc, 'explanation', None) or exc}; check login_server, login_username "
+                             "and login_password") from None
 
     def _run_spec(self, ctx: BuildContext) -> RunSpec:
         c: DockerConfig = self.config
