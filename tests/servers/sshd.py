@@ -37,6 +37,7 @@ __all__ = [
     "keygen",
     "process_tree",
     "start_many",
+    "path_without",
 ]
 
 TEST_USER = "hatchway-test"
@@ -143,6 +144,25 @@ def process_tree(pid: int) -> List[int]:
         out.append(current)
         todo.extend(children.get(current, []))
     return out
+
+
+def path_without(missing: Sequence[str]) -> Path:
+    """A directory of links to every program in the usual PATH except ``missing`` (a remote without them),
+    for sshd's ``SetEnv PATH=...``.
+
+    Made outside pytest's temp root: pytest keeps that private (0700), and the
+    login user must be able to run what is in here. The caller removes it.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="hatchway-path-"))
+    os.chmod(directory, 0o755)
+    for source_dir in ("/usr/local/bin", "/usr/bin", "/bin"):
+        if not os.path.isdir(source_dir):
+            continue
+        for name in os.listdir(source_dir):
+            if name in missing or name == "busybox" or (directory / name).exists():
+                continue
+            os.symlink(os.path.join(source_dir, name), directory / name)
+    return directory
 
 
 class Sshd:

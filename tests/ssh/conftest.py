@@ -1,7 +1,6 @@
 """Fixtures: a real OpenSSH sshd on loopback, keys, and a helper to build connected relays."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +12,7 @@ from hatchway.communicator import Target
 from hatchway.config import build
 from hatchway.relay import Relay
 from hatchway_ssh import SSHCommunicator, SSHConfig
-from servers.sshd import TEST_PASSWORD, TEST_USER, Sshd, keygen
+from servers.sshd import TEST_PASSWORD, TEST_USER, Sshd, keygen, path_without
 
 
 @pytest.fixture(scope="session")
@@ -90,22 +89,8 @@ def relays() -> Iterator[Callable[..., Relay]]:
 
 @pytest.fixture(scope="session")
 def no_tar_path() -> Iterator[str]:
-    """A PATH for sessions with every usual program except tar (a remote without tar).
-
-    Outside pytest's temp root: pytest keeps that private (0700), and the
-    login user must be able to run what is in here.
-    """
-    import tempfile
-
-    directory = Path(tempfile.mkdtemp(prefix="hatchway-no-tar-bin-"))
-    os.chmod(directory, 0o755)
-    for source_dir in ("/usr/local/bin", "/usr/bin", "/bin"):
-        if not os.path.isdir(source_dir):
-            continue
-        for name in os.listdir(source_dir):
-            if name in ("tar", "busybox") or (directory / name).exists():
-                continue
-            os.symlink(os.path.join(source_dir, name), directory / name)
+    """A PATH for sessions with every usual program except tar."""
+    directory = path_without(["tar"])
     yield str(directory)
     shutil.rmtree(directory, ignore_errors=True)
 

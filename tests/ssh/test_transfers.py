@@ -194,3 +194,24 @@ def test_builder_temporary_key_and_clear_authorized_keys(relays, sshd, client_ke
     assert name not in remaining and "other-key" in remaining
     assert admin.run("stat -c %a ~/.ssh/authorized_keys").text.strip() == "600"
     admin.run("rm -f ~/.ssh/authorized_keys")
+
+
+def test_remote_without_scp_says_to_use_sftp(relays, fresh_sshd, client_key):
+    import shutil as _shutil
+
+    from servers.sshd import path_without
+
+    directory = path_without(["scp"])
+    try:
+        server = fresh_sshd({"SetEnv": f"PATH={directory}"})
+        relay = relays(server, ssh_private_key_file=str(client_key))
+        with pytest.raises(CommunicatorError) as info:
+            relay.upload(io.BytesIO(b"x"), "/tmp/hatchway-no-scp")
+        assert not isinstance(info.value, RemotePathError)
+        assert "scp: not found" in str(info.value) and "sftp" in str(info.value)
+        assert "/tmp/hatchway-no-scp" in str(info.value)
+        sftp_relay = relays(server, ssh_private_key_file=str(client_key), ssh_file_transfer_method="sftp")
+        sftp_relay.upload(io.BytesIO(b"x"), "/tmp/hatchway-no-scp")
+        assert sftp_relay.run("cat /tmp/hatchway-no-scp; rm -f /tmp/hatchway-no-scp").stdout == b"x"
+    finally:
+        _shutil.rmtree(directory, ignore_errors=True)

@@ -51,9 +51,11 @@ class _Protocol:
             return
 
     def fail(self, message: Optional[str] = None) -> CommunicatorError:
-        close_channel(self.chan)
-        self._err_thread.join(5)
+        if message is None:  # the remote side ended: its exit status and stderr say why
+            self.chan.status_event.wait(5)
+            self._err_thread.join(5)
         status = exit_status(self.conn, self.chan) if self.chan.exit_status_ready() else -1
+        close_channel(self.chan)
         if message:
             return RemotePathError(f"{self.conn.hop}: cannot {self.action} {self.path!r}: {message}")
         if not self.conn.transport.is_active():
