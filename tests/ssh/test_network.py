@@ -214,3 +214,40 @@ def test_unknown_cipher_name_is_a_config_error(relays, sshd, client_key):
     with pytest.raises(ConnectError) as info:
         relay.connect()
     assert "rot13" in str(info.value) and "aes128-ctr" in str(info.value)
+
+
+def test_bastion_with_agent_and_known_hosts_for_both_hops(relays, fresh_sshd, client_key, ssh_agent, monkeypatch,
+                                                          tmp_path):
+    import subprocess
+
+    for name, value in ssh_agent.items():
+        monkeypatch.setenv(name, value)
+    subprocess.run(["ssh-add", str(client_key)], check=True, capture_output=True, timeout=30)
+    bastion = fresh_sshd()
+    target = fresh_sshd()
+    known = tmp_path / "known_hosts"
+    known.write_text(bastion.known_hosts_line() + target.known_hosts_line())
+    relay = relays(target, ssh_agent_auth=True, ssh_bastion_host=bastion.host, ssh_bastion_port=bastion.port,
+                   ssh_bastion_agent_auth=True, ssh_known_hosts_file=str(known))
+    assert relay.run("echo two hops").text.strip() == "two hops"
+    # the bastion's key must be known too
+    known.write_text(target.known_hosts_line())
+    unknown = relays(target, connect=False, ssh_agent_auth=True, ssh_bastion_host=bastion.host,
+                     ssh_bastion_port=bastion.port, ssh_bastion_agent_auth=True, ssh_known_hosts_file=str(known))
+    with pytest.raises(ConnectError) as info:
+        unknown.connect()
+    assert f"bastion {TEST_USER}@127.0.0.1:{bastion.port}" in str(info.value)
+    assert "not in ssh_known_hosts_file" in str(info.value)
+
+
+def test_wrong_bastion_password_names_the_bastion(relays, fresh_sshd, client_key):
+    bastion = fresh_sshd({"PubkeyAuthentication": "no"}, keys=[])
+    target = fresh_sshd()
+    relay = relays(target, connect=False, ssh_private_key_file=str(client_key), ssh_bastion_host=bastion.host,
+                   ssh_bastion_port=bastion.port, ssh_bastion_password="bad-bastion-pw",
+                   ssh_bastion_private_key_file=None, ssh_handshake_attempts=1)
+    with pytest.raises(ConnectError) as info:
+        relay.wait_connected(30)
+    message = str(info.value)
+    assert f"bastion {TEST_USER}@127.0.0.1:{bastion.port}" in message and "authentication failed" in message
+    assert "bad-bastion-pw" not in message
