@@ -252,7 +252,8 @@ class Sshd:
     def start(self, timeout: float = 20.0) -> "Sshd":
         """Start (or restart) on ``self.port`` (a free one the first time); wait until it answers."""
         binary = _sshd_binary()
-        ensure_test_user(self.user) if self.user == TEST_USER else None
+        if self.user == TEST_USER:
+            ensure_test_user(self.user)
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
         for attempt in range(5):
             fresh_port = not self.port

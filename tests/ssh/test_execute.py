@@ -95,8 +95,8 @@ def test_reconnect_fails_with_a_clear_message_while_the_server_is_down(relays, f
 def test_keepalive_keeps_a_quiet_command_alive_under_client_alive_checks(relays, fresh_sshd, client_key):
     server = fresh_sshd({"ClientAliveInterval": "1", "ClientAliveCountMax": "1"})
     relay = relays(server, ssh_private_key_file=str(client_key), ssh_keep_alive_interval="500ms",
-                   ssh_read_write_timeout="3s")
-    assert relay.run("sleep 5; echo done", timeout=60).text.strip() == "done"
+                   ssh_read_write_timeout="4s")
+    assert relay.run("sleep 6; echo done", timeout=60).text.strip() == "done"
 
 
 def test_read_write_timeout_ends_a_quiet_command_without_keepalive(relays, sshd, client_key):
