@@ -78,3 +78,48 @@ def test_malformed_json_reports_line_and_column(tmp_path_factory, capsys, text):
     err = capsys.readouterr().err
     assert code == 1
     assert "invalid JSON at line " in err and ", column " in err
+
+
+def _communicator_keys():
+    """Every key of every communicator's config (ssh, winrm, docker, local), by introspection."""
+    import attrs
+
+    from hatchway_docker import DockerCommunicatorConfig
+    from hatchway_local import LocalConfig
+    from hatchway_ssh import SSHConfig
+    from hatchway_winrm import WinRMConfig
+
+    return sorted({f.name for cls in (SSHConfig, WinRMConfig, DockerCommunicatorConfig, LocalConfig)
+                   for f in attrs.fields(cls)})
+
+
+COMMUNICATOR_KEYS = _communicator_keys()
+HOSTILE_VALUES = ["", "0", "-1", "65536", "1e309", "5m", "-5s", "127.0.0.1", "::1", "a:b:c:d", "0:0:0",
+                  "8080:localhost:80", "/nonexistent/key", "~", "SHA256:", "SHA256:" + "A" * 43, "$(touch x)", "\n",
+                  "\x00", "ünï", "{{user `a`}}", "sftp", "scp", "rsa", "ntlm"]
+hostile = st.sampled_from(HOSTILE_VALUES)
+communicator_values = st.one_of(scalars, hostile, st.lists(hostile, max_size=3),
+                                st.dictionaries(hostile, hostile, max_size=2))
+communicator_builders = st.fixed_dictionaries(
+    {"type": st.just("null"), "communicator": st.sampled_from(["ssh", "winrm", "docker", "local", "none"])},
+    optional={key: communicator_values for key in COMMUNICATOR_KEYS})
+
+
+@settings(max_examples=EXAMPLES // 3, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                             HealthCheck.function_scoped_fixture])
+@given(st.lists(communicator_builders, min_size=1, max_size=2))
+def test_communicator_keys_never_crash_validate(tmp_path_factory, capsys, builders):
+    """Every communicator's keys with hostile values: one clear message per problem, never a traceback."""
+    path = tmp_path_factory.mktemp("fuzz") / "t.json"
+    for i, builder in enumerate(builders):
+        builder["name"] = f"b{i}"
+    path.write_text(json.dumps({"builders": builders}))
+    plugins_module.reset()
+    code = cli.main(["validate", str(path)])
+    out, err = capsys.readouterr()
+    assert code in (0, 1)
+    assert "Traceback" not in out + err
+    if code == 1:
+        assert err.startswith("Error: "), err
+        for line in err.splitlines()[1:]:
+            assert line.startswith("  * ") or line.startswith("Warning"), line
