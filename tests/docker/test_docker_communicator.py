@@ -235,6 +235,7 @@ def test_download_refuses_links_leaving_the_destination(make_container, make_rel
     with pytest.raises(RemotePathError) as info:
         relay.download("/tmp/evil/", tmp_path / "out")
     assert "abs" in str(info.value) and "outside" in str(info.value)
+    assert str(info.value).startswith("refused to download '/tmp/evil' from container")
     assert relay.execute("rm /tmp/evil/abs && ln -s ../../../../etc/passwd /tmp/evil/up") == 0
     with pytest.raises(RemotePathError):
         relay.download("/tmp/evil/", tmp_path / "out2")

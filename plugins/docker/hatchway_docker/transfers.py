@@ -29,7 +29,7 @@ from typing import Any, BinaryIO, Callable, Iterator, List, Optional, Sequence, 
 
 import attrs
 
-from hatchway.archives import IterStream, _file_body, _header, extract_single_file, extract_tar
+from hatchway.archives import IterStream, UnsafeArchive, _file_body, _header, extract_single_file, extract_tar
 from hatchway.communicator import Transfer
 from hatchway.errors import CommunicatorError, RemotePathError
 from hatchway.files import CHUNK, temp_name, tree_size, walk
@@ -256,7 +256,11 @@ class Archive:
                     if not isinstance(destination, Path):
                         raise RemotePathError(f"{source!r} is a directory; download it to a local directory")
                     transfer.start(None)
-                    extract_tar(stream, destination, exclude, strip=1, transfer=transfer)
+                    try:
+                        extract_tar(stream, destination, exclude, strip=1, transfer=transfer)
+                    except UnsafeArchive as exc:
+                        raise UnsafeArchive(f"refused to download {source!r} from container "
+                                            f"{self.container[:12]} into {str(destination)!r}: {exc}") from None
                 else:
                     transfer.start(info.size)
                     extract_single_file(stream, destination, transfer)
