@@ -315,3 +315,25 @@ def test_a_plugin_crash_keeps_secrets_out_of_its_message_and_traceback(tmp_path:
     assert (b"Build failed: internal error in a plugin or in Hatchway: RuntimeError: unexpected failure holding "
             b"<sensitive>") in out + err
     assert b"Traceback (most recent call last)" in logged and b"in deeper" in logged  # the traceback is there
+
+
+PROXY_AUTH_BUG = ("plugins/ssh/hatchway_ssh/connection.py dial_socks5: PySocks wraps SOCKS5AuthError in "
+                  "GeneralProxyError('Socket error', ...), so a refused proxy login is retried until ssh_timeout")
+
+
+@pytest.mark.xfail(strict=True, reason=PROXY_AUTH_BUG)
+def test_a_refused_proxy_login_is_a_clear_error_at_once(tmp_path: Path, servers: dict) -> None:
+    from servers.sshd import TEST_PASSWORD
+
+    root = tmp_path / "cli"
+    root.mkdir()
+    env = Env(root)
+    build = ssh_build("proxy", servers, TEST_PASSWORD, ssh_proxy_host="127.0.0.1", ssh_proxy_port=servers["proxy_port"],
+                      ssh_proxy_username=PROXY_USER, ssh_proxy_password=WRONG["proxy"], ssh_timeout="8s")
+    status, out, err = run_cli(env, "build", str(env.template({"builders": [build]})))
+    text = (out + err).decode()
+    assert status == 1
+    assert leaks(out + err, {"proxy": (WRONG["proxy"], PROXY_USER)}) == []
+    assert (f"the SOCKS5 proxy 127.0.0.1:{servers['proxy_port']} refused our credentials" in text
+            and "check ssh_proxy_username and ssh_proxy_password" in text), text
+    assert "timed out" not in text
