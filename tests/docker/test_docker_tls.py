@@ -45,6 +45,10 @@ def test_build_over_tls(tls_env, make_ctx, tmp_path):
     try:
         target = builder.run(ctx)
         assert target.data["settings"]["tls"] and target.data["settings"]["base_url"].startswith("tcp://127.0.0.1:")
+        api = tls_env.client()
+        # a daemon on another machine cannot mount this machine's temp dir: no container_dir mount
+        assert not api.inspect_container(target.data["container_id"])["HostConfig"]["Binds"]
+        api.close()
         relay = Relay(DockerCommunicator(DockerCommunicatorConfig(), target))
         relay.connect()
         result = relay.run("echo out; echo err >&2; id -un; exit 4")
