@@ -215,3 +215,12 @@ def test_remote_without_scp_says_to_use_sftp(relays, fresh_sshd, client_key):
         assert sftp_relay.run("cat /tmp/hatchway-no-scp; rm -f /tmp/hatchway-no-scp").stdout == b"x"
     finally:
         _shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_download_refuses_a_link_escaping_the_destination(relays, sshd, client_key, remote_tmp, tmp_path):
+    relay = relays(sshd, ssh_private_key_file=str(client_key))
+    assert relay.execute(f"mkdir {q(remote_tmp)}/tree && ln -s /etc/passwd {q(remote_tmp)}/tree/escape") == 0
+    with pytest.raises(RemotePathError) as info:
+        relay.download(f"{remote_tmp}/tree/", tmp_path / "back")
+    assert "escape" in str(info.value) and "outside" in str(info.value)
+    assert not (tmp_path / "back" / "escape").exists()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import threading
 from typing import BinaryIO, Callable, List, Optional
@@ -9,12 +10,13 @@ from typing import BinaryIO, Callable, List, Optional
 import paramiko
 
 from hatchway.communicator import DISCONNECTED, OutputStream
-from hatchway.errors import CommandTimeout, CommunicatorError
+from hatchway.errors import CommandTimeout, CommunicatorError, RemotePathError
 
 from .connection import Connection
 from .errors import ChannelOpenFailed
 
-__all__ = ["run_command", "start_command", "Pumps", "close_channel", "send_all"]
+__all__ = ["run_command", "start_command", "Pumps", "close_channel", "send_all", "StderrCollector",
+           "finish_transfer"]
 
 log = logging.getLogger("hatchway.ssh")
 
@@ -145,3 +147,49 @@ def run_command(conn: Connection, command: str, stdin: Optional[BinaryIO], stdou
             return exit_status(conn, chan)
         finally:
             close_channel(chan)
+
+
+class StderrCollector:
+    """Drains a transfer channel's stderr in a thread (the remote never blocks on it), kept for messages."""
+
+    def __init__(self, chan: paramiko.Channel) -> None:
+        self.chan = chan
+        self._buffer = io.BytesIO()
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                data = self.chan.recv_stderr(65536)
+                if not data:
+                    return
+                self._buffer.write(data)
+
+    def text(self, wait: float = 5.0) -> bytes:
+        self._thread.join(wait)
+        return self._buffer.getvalue()
+
+
+def transfer_error(conn: Connection, path: str, action: str, stderr: bytes, status: int) -> CommunicatorError:
+    """The error for a failed remote step, naming the path and what the remote said."""
+    if not conn.transport.is_active():
+        return CommunicatorError(f"{conn.hop}: connection lost while trying to {action} {path!r}")
+    said = stderr.decode("utf-8", "replace").strip().splitlines()
+    detail = said[-1] if said else f"exit status {status}"
+    if status in (126, 127) and "not found" in detail:
+        return CommunicatorError(f"{conn.hop}: cannot {action} {path!r}: a needed remote program is missing "
+                                 f"({detail}); try ssh_file_transfer_method \"sftp\"")
+    return RemotePathError(f"{conn.hop}: cannot {action} {path!r}: {detail}")
+
+
+def finish_transfer(conn: Connection, chan: paramiko.Channel, stderr: StderrCollector, path: str,
+                    action: str) -> None:
+    """Close our side, wait for the remote command, raise if it failed."""
+    with contextlib.suppress(Exception):
+        chan.shutdown_write()
+    chan.status_event.wait()
+    said = stderr.text(10)
+    status = exit_status(conn, chan)
+    if status != 0:
+        raise transfer_error(conn, path, action, said, status)

@@ -12,12 +12,10 @@ import shlex
 from typing import Tuple
 
 from hatchway.communicator import OutputStream
-from hatchway.errors import CommunicatorError, RemotePathError
-
 from .connection import Connection
 from .execute import run_command
 
-__all__ = ["q", "capture", "staged_publish", "stage_name", "parent_of", "path_error"]
+__all__ = ["q", "capture", "staged_publish", "single_file_publish", "stage_name", "parent_of"]
 
 
 def q(path: str) -> str:
@@ -45,16 +43,6 @@ def capture(conn: Connection, command: str, timeout: float = 120.0) -> Tuple[int
     se.add_listener(err.write)
     status = run_command(conn, command, None, so, se, timeout)
     return status, out.getvalue(), err.getvalue()
-
-
-def path_error(conn: Connection, path: str, action: str, stderr: bytes, status: int) -> CommunicatorError:
-    """The error for a failed remote step, naming the path and what the remote said."""
-    said = stderr.decode("utf-8", "replace").strip().splitlines()
-    detail = said[-1] if said else f"exit status {status}"
-    if status in (126, 127) and "not found" in detail:
-        return CommunicatorError(f"{conn.hop}: cannot {action} {path!r}: a needed remote program is missing "
-                                 f"({detail}); try ssh_file_transfer_method \"sftp\"")
-    return RemotePathError(f"{conn.hop}: cannot {action} {path!r}: {detail}")
 
 
 def staged_publish(destination: str, fill: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 from pathlib import Path
 from typing import BinaryIO, Optional, Sequence, Union
 
@@ -21,8 +20,9 @@ from hatchway.errors import CommunicatorError, RemotePathError
 from hatchway.files import CHUNK, atomic_writer, is_excluded, walk
 
 from .connection import Connection
-from .execute import close_channel, exit_status, send_all, start_command
-from .remote import path_error, q, single_file_publish, staged_publish
+from .execute import (StderrCollector, close_channel, exit_status, finish_transfer, send_all, start_command,
+                      transfer_error)
+from .remote import q, single_file_publish, staged_publish
 
 __all__ = ["upload_file", "download_file", "upload_tree", "download_tree"]
 
@@ -35,33 +35,18 @@ class _Protocol:
         self.chan = chan
         self.path = path
         self.action = action
-        self.stderr = io.BytesIO()
+        self.stderr = StderrCollector(chan)
         self._buffer = b""
-        self._err_thread = threading.Thread(target=self._drain_stderr, daemon=True)
-        self._err_thread.start()
-
-    def _drain_stderr(self) -> None:
-        try:
-            while True:
-                data = self.chan.recv_stderr(65536)
-                if not data:
-                    return
-                self.stderr.write(data)
-        except Exception:
-            return
 
     def fail(self, message: Optional[str] = None) -> CommunicatorError:
-        if message is None:  # the remote side ended: its exit status and stderr say why
-            self.chan.status_event.wait(5)
-            self._err_thread.join(5)
+        if message:
+            close_channel(self.chan)
+            return RemotePathError(f"{self.conn.hop}: cannot {self.action} {self.path!r}: {message}")
+        self.chan.status_event.wait(5)  # the remote side ended: its exit status and stderr say why
+        said = self.stderr.text(5)
         status = exit_status(self.conn, self.chan) if self.chan.exit_status_ready() else -1
         close_channel(self.chan)
-        if message:
-            return RemotePathError(f"{self.conn.hop}: cannot {self.action} {self.path!r}: {message}")
-        if not self.conn.transport.is_active():
-            return CommunicatorError(f"{self.conn.hop}: connection lost while trying to {self.action} "
-                                     f"{self.path!r}")
-        return path_error(self.conn, self.path, self.action, self.stderr.getvalue(), status)
+        return transfer_error(self.conn, self.path, self.action, said, status)
 
     def _fill(self) -> bool:
         try:
@@ -110,18 +95,9 @@ class _Protocol:
 
     def finish(self) -> None:
         try:
-            self.chan.shutdown_write()
-        except (OSError, EOFError, paramiko.SSHException):
-            pass
-        self.chan.status_event.wait()
-        self._err_thread.join(10)
-        status = exit_status(self.conn, self.chan)
-        close_channel(self.chan)
-        if status != 0:
-            if not self.conn.transport.is_active():
-                raise CommunicatorError(f"{self.conn.hop}: connection lost while trying to {self.action} "
-                                        f"{self.path!r}")
-            raise path_error(self.conn, self.path, self.action, self.stderr.getvalue(), status)
+            finish_transfer(self.conn, self.chan, self.stderr, self.path, self.action)
+        finally:
+            close_channel(self.chan)
 
 
 def _send_body(proto: _Protocol, handle: BinaryIO, size: int, transfer: Transfer) -> None:
