@@ -227,7 +227,9 @@ def _kill_mid_upload(server: Sshd, remote: Path, dest: Path) -> None:
     server.kill()
 
 
-@pytest.mark.parametrize("method", ["scp", "sftp"])
+@pytest.mark.parametrize("method", ["scp", pytest.param("sftp", marks=pytest.mark.xfail(strict=True, reason=(
+    "hatchway_ssh sftp.py _client: `{exc or type(exc).__name__}` is always exc (exceptions are truthy), so an "
+    "empty EOFError ends the message with ': '; should be `str(exc) or type(exc).__name__`")))])
 def test_sshd_killed_mid_upload(sshd, key: Path, work: Path, remote: Path, tmp_path: Path, method: str) -> None:
     server = sshd()
     big = tmp_path / "big.bin"
@@ -245,7 +247,7 @@ def test_sshd_killed_mid_upload(sshd, key: Path, work: Path, remote: Path, tmp_p
     assert code == 1, build.output
     assert build.failed_lines() == [
         f"==> victim: Build failed: the file provisioner (provisioners[0]) failed: target {TEST_USER}@127.0.0.1:"
-        f"{server.port}: connection lost while trying to upload to {str(dest)!r}" + (": " if method == "sftp" else "")
+        f"{server.port}: connection lost while trying to upload to {str(dest)!r}"
     ], build.output
     assert "Traceback" not in build.output
     assert not dest.exists()
