@@ -540,6 +540,31 @@ def test_signal_during_an_ssh_build(sshd, key: Path, temporary_key: Path, remote
     assert port_closed(tunnel)
 
 
+def test_second_interrupt_stops_at_once_and_says_what_is_left(sshd, key: Path, temporary_key: Path, remote: Path,
+                                                               tmp_path: Path) -> None:
+    server = sshd()
+    template = write(tmp_path / "t.json", [ssh_build("victim", server, key, **with_temporary_key())],
+                     [{"type": "shell", "inline": [f"echo $$ > {remote}/pid", "echo started", "exec sleep 120"]}])
+    build = Build(template)
+    try:
+        build.wait_for("    victim: started")
+        server.pause()  # a frozen machine: cleanup (removing the temporary key) cannot finish
+        build.process.send_signal(signal.SIGINT)
+        build.wait_for("Interrupt received. Cleaning up")
+        build.process.send_signal(signal.SIGINT)
+        status = build.finish(60)
+    finally:
+        build.stop()
+        server.resume()
+        reap(remote / "pid")
+    assert status == 130, build.output
+    assert build.err[-2:] == [
+        "Stopped at once. Left behind, to clean up by hand:",
+        "  - victim: the existing machine named in the communicator keys (the null builder changes nothing) "
+        "(was provisioning with shell (provisioners[0]))"], build.output
+    assert TEMP_KEY_NAME in temporary_key.read_text(), "a frozen machine cannot have had its key removed"
+
+
 @pytest.mark.parametrize("sig,code", SIGNALS)
 def test_signal_during_a_docker_build(engine: dockerd.Engine, api, image: str, label: str, tmp_path: Path,
                                       sig: int, code: int) -> None:
