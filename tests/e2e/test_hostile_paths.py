@@ -7,6 +7,8 @@ and runs ``shell`` scripts from such folders (local, ssh, docker). Afterwards th
 exactly the same on the remote side and back here, and no ``touch`` planted
 in a name may have run: the planted name is searched for on the whole
 machine (and, for docker, in the container's exported filesystem).
+Trees holding a symbolic link loop go both ways too: their files arrive,
+or one clear line names the loop.
 
 The communicator contract (hatchway.testing.contract) covers the relay
 level; this covers what a template and the CLI add on top.
@@ -397,3 +399,83 @@ def test_backslash_names(machine: str, tmp_path: Path, request: pytest.FixtureRe
     remote = docker_files(export, base) if machine == "docker" else files_below(Path(base))
     assert remote == {f"tree/{BACKSLASH}": content(BACKSLASH)}
     assert os.listdir(back) == [BACKSLASH]
+
+
+# -- trees holding a symbolic link loop --------------------------------------------
+WALK_LOOP_BUG = ("core/hatchway/files.py walk follows links without remembering the directories it is in: "
+                 "a tree with loop -> . recurses until ELOOP, reported as 'internal error ... OSError: [Errno 40] "
+                 "... loop/loop/loop/...'")
+SSH_LOOP_BUG = ("hatchway_ssh scp/sftp download_tree follow links without remembering visited directories: "
+                "a remote loop -> . ends in an error naming loop/loop/loop/... (scp) or the tree as 'No such file' (sftp)")
+LOOP_CASES = [
+    pytest.param("local", "upload", marks=pytest.mark.xfail(strict=True, reason=WALK_LOOP_BUG)),
+    pytest.param("local", "download", marks=pytest.mark.xfail(strict=True, reason=WALK_LOOP_BUG)),
+    pytest.param("ssh-tar", "upload", marks=pytest.mark.xfail(strict=True, reason=WALK_LOOP_BUG)),
+    ("ssh-tar", "download"),
+    pytest.param("ssh-scp", "download", marks=pytest.mark.xfail(strict=True, reason=SSH_LOOP_BUG)),
+    pytest.param("ssh-sftp", "upload", marks=pytest.mark.xfail(strict=True, reason=WALK_LOOP_BUG)),
+    pytest.param("ssh-sftp", "download", marks=pytest.mark.xfail(strict=True, reason=SSH_LOOP_BUG)),
+    pytest.param("docker", "upload", marks=pytest.mark.xfail(strict=True, reason=WALK_LOOP_BUG)),
+    ("docker", "download"),
+    pytest.param("winrm", "upload", marks=pytest.mark.xfail(strict=True, reason=WALK_LOOP_BUG)),
+    ("winrm", "download"),
+]
+
+
+def make_loop_tree(root: Path) -> Path:
+    """f, sub/g, lnk -> sub, loop -> . (readable by the ssh login user)."""
+    (root / "sub").mkdir(parents=True)
+    (root / "f").write_text("f\n")
+    (root / "sub" / "g").write_text("g\n")
+    os.symlink("sub", root / "lnk")
+    os.symlink(".", root / "loop")
+    for here in (root, root / "sub"):
+        os.chmod(here, 0o755)
+    return root
+
+
+@pytest.mark.parametrize("machine,direction", LOOP_CASES)
+def test_a_tree_with_a_link_loop(machine: str, direction: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Either the tree's files arrive, or one clear line names the loop: never an endless path or a crash."""
+    env = make_env(tmp_path)
+    extra: Dict[str, str] = {}
+    steps: List[dict] = []
+    if machine == "local":
+        base, builder = str(tmp_path / "remote"), {"type": "null", "name": "b", "communicator": "local"}
+    elif machine.startswith("ssh"):
+        base = str(request.getfixturevalue("shared_dir"))
+        builder = ssh_builder(request.getfixturevalue("ssh_server"),
+                              *{"ssh-tar": ("scp", True), "ssh-scp": ("scp", False), "ssh-sftp": ("sftp", False)}[machine])
+    elif machine == "docker":
+        engine = request.getfixturevalue("docker_engine")
+        base, builder, extra = "/tmp/hw-loop", docker_builder(engine, tmp_path / "c.tar"), docker_env(engine)
+        if direction == "download":
+            steps.append({"type": "shell", "inline": [f"mkdir -p {base}/tree/sub && cd {base}/tree && echo f > f && "
+                                                      "echo g > sub/g && ln -s sub lnk && ln -s . loop"]})
+    else:
+        wsman = request.getfixturevalue("wsman")
+        base = str(tmp_path / "remote")
+        builder = {"type": "null", "name": "b", "communicator": "winrm", "winrm_host": wsman.host,
+                   "winrm_port": wsman.port, "winrm_username": "vagrant", "winrm_password": "vagrant",
+                   "winrm_timeout": "30s", "winrm_no_proxy": True}
+    if direction == "upload":
+        steps.append({"type": "file", "source": f"{make_loop_tree(tmp_path / 'src')}/", "destination": f"{base}/up"})
+        arrived = Path(base) / "up"
+        if machine == "docker":  # what arrived in the container, brought back here to look at
+            arrived = tmp_path / "docker-view"
+            steps.append({"type": "file", "direction": "download", "source": f"{base}/up/", "destination": str(arrived)})
+    else:
+        if machine != "docker":
+            make_loop_tree(Path(base) / "tree")
+        steps.append({"type": "file", "direction": "download", "source": f"{base}/tree/",
+                      "destination": str(tmp_path / "back")})
+        arrived = tmp_path / "back"
+    template = env.template({"builders": [builder], "provisioners": steps})
+    result = env.hatchway("build", str(template), timeout=120, **extra)
+    output = result.stdout + result.stderr
+    assert "loop/loop" not in output and "internal error" not in output and "Traceback" not in output, output[-2000:]
+    if result.returncode == 0:
+        assert (arrived / "f").read_text() == "f\n" and (arrived / "sub" / "g").read_text() == "g\n"
+    else:
+        assert result.returncode == 1
+        assert "loop" in output.split("Build failed:", 1)[-1], output[-2000:]
