@@ -251,3 +251,18 @@ def test_wrong_bastion_password_names_the_bastion(relays, fresh_sshd, client_key
     message = str(info.value)
     assert f"bastion {TEST_USER}@127.0.0.1:{bastion.port}" in message and "authentication failed" in message
     assert "bad-bastion-pw" not in message
+
+
+def test_silent_server_is_a_retryable_handshake_timeout(relays, sshd, client_key):
+    """Something accepts TCP but never speaks SSH (a booting machine, a stopped sshd): no hang."""
+    silent = socket.create_server(("127.0.0.1", 0))
+    try:
+        relay = relays(sshd, connect=False, ssh_private_key_file=str(client_key),
+                       ssh_port=silent.getsockname()[1], ssh_handshake_timeout="1s")
+        started = time.monotonic()
+        with pytest.raises(RetryableConnectError) as info:
+            relay.connect()
+        assert time.monotonic() - started < 30
+        assert "handshake" in str(info.value) and f"target {TEST_USER}@127.0.0.1" in str(info.value)
+    finally:
+        silent.close()

@@ -139,6 +139,9 @@ def open_transport(sock: Any, hop: Hop, ciphers: Sequence[str], kex: Sequence[st
                                f"check ssh_ciphers and ssh_key_exchange_algorithms") from None
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise RetryableConnectError(f"{hop}: SSH handshake failed: {exc or type(exc).__name__}") from None
+        if not (transport.is_active() and transport.initial_kex_done):  # start_client returns on timeout
+            raise RetryableConnectError(f"{hop}: the SSH handshake did not finish within {handshake_timeout:g}s "
+                                        f"(the port answers but no SSH server speaks: still booting?)")
         hop.host_keys.check(transport.get_remote_server_key(), hop)
         try:
             authenticate(transport, hop.username, hop.methods, str(hop))
