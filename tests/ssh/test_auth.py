@@ -186,3 +186,11 @@ def test_unchecked_host_key_fingerprint_is_logged(relays, sshd, client_key, capl
     with caplog.at_level(logging.INFO, logger="hatchway.ssh"):
         relays(sshd, ssh_private_key_file=str(client_key))
     assert any(sshd.host_fingerprint("ed25519") in r.getMessage() for r in caplog.records)
+
+
+def test_agent_socket_that_is_gone_says_so(relays, sshd, monkeypatch, tmp_path):
+    monkeypatch.setenv("SSH_AUTH_SOCK", str(tmp_path / "no-agent.sock"))
+    relay = relays(sshd, connect=False, ssh_agent_auth=True)
+    with pytest.raises(ConnectError) as info:
+        relay.connect()
+    assert "no-agent.sock" in str(info.value)

@@ -85,10 +85,18 @@ def agent_keys(setting: str) -> List[paramiko.PKey]:
     if not os.environ.get("SSH_AUTH_SOCK"):
         raise ConnectError(f"{setting} is set but no ssh-agent is reachable: SSH_AUTH_SOCK is not set "
                            f"(start one with `eval $(ssh-agent)` and `ssh-add` your key)")
-    agent = paramiko.Agent()
-    keys = list(agent.get_keys())
+    sock = os.environ["SSH_AUTH_SOCK"]
+    if not os.path.exists(sock):
+        raise ConnectError(f"{setting}: no ssh-agent at SSH_AUTH_SOCK={sock} (the socket is gone: "
+                           f"is the agent still running?)")
+    try:
+        agent = paramiko.Agent()
+        keys = list(agent.get_keys())
+    except (paramiko.SSHException, OSError) as exc:
+        raise ConnectError(f"{setting}: cannot talk to the ssh-agent at {sock}: {exc}; "
+                           f"is it still running?") from None
     if not keys:
-        log.warning("%s: the ssh-agent at %s holds no keys", setting, os.environ["SSH_AUTH_SOCK"])
+        log.warning("%s: the ssh-agent at %s holds no keys (add one with ssh-add)", setting, sock)
     return keys
 
 
