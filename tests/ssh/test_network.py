@@ -123,7 +123,9 @@ def test_socks5_proxy_with_credentials(relays, sshd, client_key, socks_proxy):
                    ssh_proxy_port=port, ssh_proxy_username="proxyuser", ssh_proxy_password="nope")
     with pytest.raises(ConnectError) as info:
         wrong.connect()
-    assert f"SOCKS5 proxy 127.0.0.1:{port}" in str(info.value) and "nope" not in str(info.value)
+    assert not isinstance(info.value, RetryableConnectError), "a refused proxy login must not be retried"
+    assert f"SOCKS5 proxy 127.0.0.1:{port} refused our credentials" in str(info.value)
+    assert "nope" not in str(info.value)
 
 
 def test_socks5_proxy_down_names_the_proxy(relays, sshd, client_key):

@@ -108,14 +108,17 @@ def dial_socks5(proxy_host: str, proxy_port: int, username: Optional[str], passw
         sock = socks.create_connection((host, port), timeout=timeout, proxy_type=socks.SOCKS5,
                                        proxy_addr=proxy_host, proxy_port=proxy_port, proxy_rdns=True,
                                        proxy_username=username, proxy_password=password)
-    except socks.SOCKS5AuthError as exc:
-        raise ConnectError(f"the {what} refused our credentials ({exc.msg}): check ssh_proxy_username "
-                           f"and ssh_proxy_password") from None
-    except socks.ProxyConnectionError as exc:
-        raise RetryableConnectError(f"cannot reach the {what}: {exc.socket_err or exc.msg}") from None
-    except (socks.SOCKS5Error, socks.GeneralProxyError, OSError) as exc:
+    except (socks.ProxyError, OSError) as exc:
+        # PySocks wraps the negotiation's own errors in GeneralProxyError("Socket error", inner)
+        inner = getattr(exc, "socket_err", None)
+        cause = inner if isinstance(exc, socks.GeneralProxyError) and isinstance(inner, socks.ProxyError) else exc
+        if isinstance(cause, socks.SOCKS5AuthError):
+            raise ConnectError(f"the {what} refused our credentials ({cause.msg}): check ssh_proxy_username "
+                               f"and ssh_proxy_password") from None
+        if isinstance(cause, socks.ProxyConnectionError):
+            raise RetryableConnectError(f"cannot reach the {what}: {cause.socket_err or cause.msg}") from None
         raise RetryableConnectError(f"the {what} could not connect to the target {host}:{port}: "
-                                    f"{getattr(exc, 'msg', None) or exc}") from None
+                                    f"{getattr(cause, 'msg', None) or cause}") from None
     sock.settimeout(None)
     with contextlib.suppress(OSError):
         _tune(sock)
