@@ -308,7 +308,7 @@ def test_sshd_killed_mid_command_fails_only_that_build_and_closes_its_tunnel(ssh
     assert build.failed_lines() == [f"==> victim: Build failed: {cause}"]
     assert f"--> victim: {cause}" in build.err
     assert "    witness: released" in build.out and "--> witness: (no artifact)" in build.out
-    assert build.stray_lines() == []
+    # (stray lines: see test_a_connection_reset_prints_no_unlabelled_line)
     assert sessions_of(witness) == []
 
 
