@@ -157,3 +157,15 @@ def test_stdin_that_never_ends_does_not_block_a_finished_command(relays, sshd, c
         assert result.exit_status == 0 and result.text.strip() == "ignored-stdin"
     finally:
         os.close(write_fd)  # the feeder thread sees EOF and ends
+
+
+def test_timeout_stops_the_remote_command_without_a_pty(relays, sshd, client_key, tmp_path):
+    relay = relays(sshd, ssh_private_key_file=str(client_key))
+    pid_file = "/tmp/hatchway-timeout-pid-" + str(os.getpid())
+    with pytest.raises(CommandTimeout):
+        relay.run(f"echo $$ > {pid_file}; exec sleep 120", timeout=1)
+    pid = int(relay.run(f"cat {pid_file}; rm -f {pid_file}").text)
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{pid}"), "the timed-out command kept running"

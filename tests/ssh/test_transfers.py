@@ -224,3 +224,54 @@ def test_download_refuses_a_link_escaping_the_destination(relays, sshd, client_k
         relay.download(f"{remote_tmp}/tree/", tmp_path / "back")
     assert "escape" in str(info.value) and "outside" in str(info.value)
     assert not (tmp_path / "back" / "escape").exists()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_download_of_a_tree_with_a_link_loop_without_tar(relays, no_tar_sshd, client_key, tmp_path, method):
+    relay = relays(no_tar_sshd, ssh_private_key_file=str(client_key), ssh_file_transfer_method=method)
+    base = relay.run("mktemp -d /tmp/hatchway-loop.XXXXXX").text.strip()
+    try:
+        assert relay.execute(f"cd {q(base)} && mkdir sub && echo f > f && echo g > sub/g && "
+                             "ln -s sub lnk && ln -s . loop") == 0
+        relay.download(f"{base}/", tmp_path / "back")
+        back = tmp_path / "back"
+        assert (back / "f").read_text() == "f\n" and (back / "sub" / "g").read_text() == "g\n"
+        assert (back / "lnk" / "g").read_text() == "g\n"  # links are followed, as scp -r does
+        assert not (back / "loop").exists()
+    finally:
+        relay.run(f"rm -rf {q(base)}")
+
+
+@pytest.mark.parametrize("tar", [True, False])
+@pytest.mark.parametrize("method", METHODS)
+def test_longest_names_fit_with_their_temporary_names(relays, sshd, client_key, remote_tmp, tmp_path, method, tar):
+    relay = relays(sshd, ssh_private_key_file=str(client_key), ssh_file_transfer_method=method,
+                   ssh_tar_transfer=tar)
+    names = ["L" * 255, "\u65e5" * 85]
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in names:
+        assert len(name.encode()) == 255
+        (src / name).write_bytes(name.encode())
+        relay.upload(src / name, f"{remote_tmp}/files/{name}")
+        assert relay.run(f"cat {q(remote_tmp + '/files/' + name)}").stdout == name.encode()
+    relay.upload(str(src) + "/", f"{remote_tmp}/tree")
+    relay.upload(str(src) + "/", f"{remote_tmp}/tree")  # again: into an existing directory
+    for name in names:
+        assert relay.run(f"cat {q(remote_tmp + '/tree/' + name)}").stdout == name.encode()
+
+
+def test_temporary_key_is_cleared_even_after_a_reboot(relays, fresh_sshd, client_key):
+    server = fresh_sshd()
+    name = "hatchway_tmp_reboot"
+    private, public = generate_key_pair("ed25519", 0, name)
+    admin = relays(server, ssh_private_key_file=str(client_key))
+    admin.run("mkdir -p ~/.ssh && chmod 700 ~/.ssh")
+    admin.upload(io.BytesIO(f"{public}\n".encode()), ".ssh/authorized_keys", mode=0o600)
+    relay = relays(server, target=Target(data={"ssh_private_key": private}), ssh_clear_authorized_keys=True,
+                   temporary_key_pair_name=name)
+    assert relay.execute("true") == 0
+    server.restart()  # every connection is gone
+    relay.cleanup()
+    assert name not in admin.run("cat ~/.ssh/authorized_keys").text
+    admin.run("rm -f ~/.ssh/authorized_keys")

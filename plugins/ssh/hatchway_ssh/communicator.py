@@ -206,11 +206,13 @@ class SSHCommunicator(hatchway.Communicator):
             raise CommunicatorError(f"{conn.hop}: cannot inspect {path!r}: {err.decode(errors='replace').strip()}")
         return None if kind == "missing" else kind
 
-    def _has_newline_names(self, conn: "Connection", path: str) -> bool:
-        """Does the remote tree hold a name with a newline (which scp's records cannot carry)?"""
+    def _scp_cannot_carry(self, conn: "Connection", path: str) -> bool:
+        """Does the remote tree hold a name with a newline (scp's records cannot carry it) or a link
+        (``scp -r`` follows it, endlessly for a loop)? Then the sftp walk, which handles both, is used."""
         from .remote import capture, q
 
-        status, out, _ = capture(conn, f"find {q(path)} -name \"$(printf '*\\n*')\" | head -c 1", timeout=120)
+        status, out, _ = capture(conn, f"find {q(path)} -mindepth 1 \\( -name \"$(printf '*\\n*')\" -o -type l \\) "
+                                       f"| head -c 1", timeout=120)
         return status == 0 and bool(out)
 
     # -- transfers -----------------------------------------------------------
@@ -275,7 +277,7 @@ class SSHCommunicator(hatchway.Communicator):
             transfer.start(None)
             if self._remote_has_tar(conn):
                 tarpipe.download_tree(conn, source, destination, exclude, transfer)
-            elif use_sftp or self._has_newline_names(conn, source):
+            elif use_sftp or self._scp_cannot_carry(conn, source):
                 sftp.download_tree(conn, source, destination, exclude, transfer)
             else:
                 scp.download_tree(conn, source, destination, exclude, transfer)
@@ -290,8 +292,13 @@ class SSHCommunicator(hatchway.Communicator):
     @hatchway.hookimpl
     def cleanup(self) -> None:
         with self._lock:
-            if self._conn is not None and self._conn.active and self.config.ssh_clear_authorized_keys:
-                self._clear_authorized_keys(self._conn)
+            if self.config.ssh_clear_authorized_keys and self._conn is not None:
+                try:
+                    conn = self._connection()  # after a reboot: one new connection to remove the key
+                except hatchway.HatchwayError as exc:
+                    log.warning("could not reconnect to remove the temporary key from authorized_keys: %s", exc)
+                else:
+                    self._clear_authorized_keys(conn)
             self._drop()
             self._has_tar = None
 

@@ -15,7 +15,7 @@ from hatchway.errors import CommandTimeout, CommunicatorError, RemotePathError
 from .connection import Connection
 from .errors import ChannelOpenFailed
 
-__all__ = ["run_command", "start_command", "Pumps", "close_channel", "send_all", "StderrCollector",
+__all__ = ["run_command", "start_command", "stop_command", "Pumps", "close_channel", "send_all", "StderrCollector",
            "finish_transfer"]
 
 log = logging.getLogger("hatchway.ssh")
@@ -116,6 +116,27 @@ class Pumps:
         return not any(t.is_alive() for t in self.threads[:2])
 
 
+def _signal(chan: paramiko.Channel, name: str) -> None:
+    """RFC 4254 "signal" request (paramiko has no API for it); sshd sends it to the session's process group."""
+    message = paramiko.Message()
+    message.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
+    message.add_int(chan.remote_chanid)
+    message.add_string("signal")
+    message.add_boolean(False)
+    message.add_string(name)
+    chan.transport._send_user_message(message)
+
+
+def stop_command(chan: paramiko.Channel, grace: float = 2.0) -> None:
+    """Stop a running command: TERM, then KILL after ``grace`` seconds (closing the channel alone
+    leaves a command without a pty running)."""
+    for name in ("TERM", "KILL"):
+        with contextlib.suppress(Exception):
+            _signal(chan, name)
+        if chan.status_event.wait(grace):
+            return
+
+
 def exit_status(conn: Connection, chan: paramiko.Channel) -> int:
     """The command's exit status, or DISCONNECTED when the connection went away before it came."""
     if chan.exit_status_ready() and chan.recv_exit_status() >= 0:
@@ -138,6 +159,7 @@ def run_command(conn: Connection, command: str, stdin: Optional[BinaryIO], stdou
         try:
             pumps = Pumps(chan, stdout.write, stderr.write, stdin)
             if not chan.status_event.wait(timeout):
+                stop_command(chan)
                 raise CommandTimeout(f"{conn.hop}: command still running after {timeout:g}s; it was stopped: "
                                      f"{command[:80]!r}")
             pumps.join()

@@ -15,6 +15,9 @@ from hatchway.communicator import OutputStream
 from .connection import Connection
 from .execute import run_command
 
+#: The longest file name (bytes) Linux file systems take.
+NAME_MAX = 255
+
 __all__ = ["q", "capture", "staged_publish", "single_file_publish", "stage_name", "parent_of"]
 
 
@@ -31,7 +34,10 @@ def parent_of(path: str) -> str:
 def stage_name(final: str) -> str:
     """A hidden sibling of ``final`` to build into before the rename."""
     head, tail = posixpath.split(final.rstrip("/"))
-    name = f".{tail}.hatchway-{os.getpid()}-{os.urandom(4).hex()}.part"
+    unique = f"hatchway-{os.getpid()}-{os.urandom(4).hex()}.part"
+    name = f".{tail}.{unique}"
+    if len(name.encode("utf-8", "surrogateescape")) > NAME_MAX:  # a long name: the temp name must still fit
+        name = f".{unique}"
     return posixpath.join(head, name) if head else name
 
 

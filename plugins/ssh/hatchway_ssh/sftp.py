@@ -4,6 +4,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import errno
+import logging
 import posixpath
 import stat
 import threading
@@ -25,6 +26,8 @@ __all__ = ["session", "upload_file", "download_file", "upload_tree", "download_t
 
 #: Bytes per write call: paramiko splits them into 32 KiB requests, pipelined.
 WRITE_CHUNK = 1024 * 1024
+log = logging.getLogger("hatchway.ssh")
+
 #: sftp channels moving a tree's files at once (sshd allows 10 sessions per connection by default).
 TREE_SESSIONS = 4
 #: Bytes per write request (paramiko's default is 32 KiB; OpenSSH's sftp-server takes up to 256 KiB).
@@ -261,24 +264,33 @@ def download_tree(conn: Connection, source: str, destination: Path, exclude: Seq
         destination.mkdir(parents=True, exist_ok=True)
         dir_modes = []
 
-        def visit(remote_dir: str, prefix: str) -> None:
+        def visit(remote_dir: str, prefix: str, ancestors: tuple) -> None:
             for attr in sorted(client.listdir_attr(remote_dir), key=lambda a: a.filename):
                 rel = prefix + attr.filename
                 if is_excluded(rel, exclude):
                     continue
                 path = posixpath.join(remote_dir, attr.filename)
                 mode = attr.st_mode or 0
-                if stat.S_ISLNK(mode):
-                    mode = client.stat(path).st_mode or 0
+                link = stat.S_ISLNK(mode)
+                if link:
+                    try:
+                        mode = client.stat(path).st_mode or 0
+                    except OSError:  # a dangling link: nothing to copy
+                        continue
                 local = destination.joinpath(*rel.split("/"))
                 if stat.S_ISDIR(mode):
+                    real = client.normalize(path) if link else posixpath.join(ancestors[-1], attr.filename)
+                    if real in ancestors:  # a link back to a directory we are in: copying it would never end
+                        log.warning("%s: skipping %r: a link loop back to %r", conn.hop, path, real)
+                        continue
                     local.mkdir(exist_ok=True)
                     dir_modes.append((local, stat.S_IMODE(mode)))
-                    visit(path, rel + "/")
+                    visit(path, rel + "/", ancestors + (real,))
                 elif stat.S_ISREG(mode):
                     with atomic_writer(local, stat.S_IMODE(mode)) as out:
-                        _read_file(client, path, attr.st_size or 0, out, transfer)
+                        _read_file(client, path, attr.st_size if not link else client.stat(path).st_size or 0,
+                                   out, transfer)
 
-        visit(source, "")
+        visit(source, "", (client.normalize(source),))
         for path, mode in reversed(dir_modes):
             path.chmod(mode)
