@@ -248,6 +248,38 @@ def wsman(tmp_path: Path) -> Iterator[object]:
     assert errors == [], errors
 
 
+class Machine:
+    """One build target: its builder, a remote folder to work below, CLI environment, and a view of its files."""
+
+    def __init__(self, builder: dict, base: str, extra: Dict[str, str] = None, export: Path = None) -> None:
+        self.builder, self.base, self.extra, self.export = builder, base, extra or {}, export
+        self.name = builder["name"]
+
+    def files(self, below: str) -> Dict[str, bytes]:
+        """Files under ``below`` on the machine (a docker build exports its container at the end)."""
+        return docker_files(self.export, below) if self.export else files_below(Path(below))
+
+
+SSH_VARIANTS = {"ssh-tar": ("scp", True), "ssh-scp": ("scp", False), "ssh-sftp": ("sftp", False)}
+
+
+def machine(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Machine:
+    """``kind``: local, ssh-tar, ssh-scp, ssh-sftp, docker or winrm (servers from this module's fixtures)."""
+    if kind == "local":
+        return Machine({"type": "null", "name": "local", "communicator": "local"}, str(tmp_path / "remote"))
+    if kind in SSH_VARIANTS:
+        return Machine(ssh_builder(request.getfixturevalue("ssh_server"), *SSH_VARIANTS[kind]),
+                       str(request.getfixturevalue("shared_dir")))
+    if kind == "docker":
+        engine = request.getfixturevalue("docker_engine")
+        export = tmp_path / "container.tar"
+        return Machine(docker_builder(engine, export), "/tmp/hw-e2e", docker_env(engine), export)
+    server = request.getfixturevalue("wsman")
+    return Machine({"type": "null", "name": "win", "communicator": "winrm", "winrm_host": server.host,
+                    "winrm_port": server.port, "winrm_username": "vagrant", "winrm_password": "vagrant",
+                    "winrm_timeout": "30s", "winrm_no_proxy": True}, str(tmp_path / "remote"))
+
+
 # -- the file provisioner, both directions -----------------------------------
 def test_local_transfers(tmp_path: Path, source_tree: Path) -> None:
     env = make_env(tmp_path)
@@ -326,98 +358,56 @@ def scripts_expected() -> Dict[str, bytes]:
     return {f"{SH_FOLDER}/{SH_FILE}": b"#!/bin/sh -e\necho first-script-ran\n"}
 
 
-SHELL_PATH_BUG = ("core/hatchway/builtin/shell.py renders {{.Path}} unquoted into execute_command "
-                  "(chmod +x {{.Path}}; {{.Vars}} {{.Path}}), so $(...), backticks and ; in remote_folder/"
-                  "remote_file/remote_path run as commands")
 
 
-@pytest.mark.xfail(strict=True, reason=SHELL_PATH_BUG)
-@pytest.mark.parametrize("machine", ["local", "ssh", "docker"])
-def test_shell_script_paths(machine: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    env = make_env(tmp_path)
-    export = tmp_path / "container.tar"
-    extra: Dict[str, str] = {}
-    if machine == "local":
-        base = str(tmp_path / "remote")
-        builder = {"type": "null", "name": "local", "communicator": "local"}
-    elif machine == "ssh":
-        base = str(request.getfixturevalue("shared_dir"))
-        builder = ssh_builder(request.getfixturevalue("ssh_server"))
-        builder["name"] = "ssh"
-    else:
-        engine = request.getfixturevalue("docker_engine")
-        base = "/tmp/hw-scripts"
-        builder = docker_builder(engine, export)
-        builder["name"] = "docker"
-        extra = docker_env(engine)
+@pytest.mark.parametrize("kind", ["local", "ssh-tar", "docker"])
+def test_shell_script_paths(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    target = machine(kind, tmp_path, request)
     try:
-        output = run_build(env, builder, script_steps(base), **extra)
-        assert f"    {builder['name']}: first-script-ran" in output
-        assert f"    {builder['name']}: second-script-ran" in output
-        if machine == "docker":
-            assert docker_files(export, base) == scripts_expected()
-        else:
-            assert files_below(Path(base)) == scripts_expected()
+        output = run_build(make_env(tmp_path), target.builder, script_steps(target.base), **target.extra)
+        assert f"    {target.name}: first-script-ran" in output
+        assert f"    {target.name}: second-script-ran" in output
+        assert target.files(target.base) == scripts_expected()
         assert planted_here(SH_PLANT) == []
     finally:
         for path in planted_here(SH_PLANT):  # what a failed run left behind (e.g. in the ssh user's home)
             os.unlink(path)
 
 
-TAR_BACKSLASH_BUG = ("core/hatchway/archives.py _safe_name turns '\\' into '/' for every tar member, so a POSIX "
-                     "file named back\\slash downloaded as a tree lands as back/slash")
 
 
-@pytest.mark.parametrize("machine", [
+@pytest.mark.parametrize("kind", [
     "local",
-    pytest.param("ssh-tar", marks=pytest.mark.xfail(strict=True, reason=TAR_BACKSLASH_BUG)),
+    "ssh-tar",
     "ssh-sftp",
-    pytest.param("docker", marks=pytest.mark.xfail(strict=True, reason=TAR_BACKSLASH_BUG)),
+    "docker",
 ])
-def test_backslash_names(machine: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_backslash_names(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """A backslash is an ordinary character in a POSIX name: a tree holding one goes up and back exactly."""
-    env = make_env(tmp_path)
+    target = machine(kind, tmp_path, request)
     src = tmp_path / "src"
     src.mkdir()
     (src / BACKSLASH).write_bytes(content(BACKSLASH))
     back = tmp_path / "back"
-    export = tmp_path / "container.tar"
-    extra: Dict[str, str] = {}
-    if machine == "local":
-        base = str(tmp_path / "remote")
-        builder = {"type": "null", "name": "local", "communicator": "local"}
-    elif machine.startswith("ssh"):
-        base = str(request.getfixturevalue("shared_dir"))
-        builder = ssh_builder(request.getfixturevalue("ssh_server"), *(("scp", True) if machine == "ssh-tar"
-                                                                      else ("sftp", False)))
-    else:
-        engine = request.getfixturevalue("docker_engine")
-        base, builder, extra = "/tmp/hw-backslash", docker_builder(engine, export), docker_env(engine)
-    steps = [{"type": "file", "source": f"{src}/", "destination": f"{base}/tree"},
-             {"type": "file", "direction": "download", "source": f"{base}/tree/", "destination": str(back)}]
-    run_build(env, builder, steps, **extra)
-    remote = docker_files(export, base) if machine == "docker" else files_below(Path(base))
-    assert remote == {f"tree/{BACKSLASH}": content(BACKSLASH)}
+    steps = [{"type": "file", "source": f"{src}/", "destination": f"{target.base}/tree"},
+             {"type": "file", "direction": "download", "source": f"{target.base}/tree/", "destination": str(back)}]
+    run_build(make_env(tmp_path), target.builder, steps, **target.extra)
+    assert target.files(target.base) == {f"tree/{BACKSLASH}": content(BACKSLASH)}
     assert os.listdir(back) == [BACKSLASH]
 
 
 # -- trees holding a symbolic link loop --------------------------------------------
-WALK_LOOP_BUG = ("core/hatchway/files.py walk follows links without remembering the directories it is in: "
-                 "a tree with loop -> . recurses until ELOOP, reported as 'internal error ... OSError: [Errno 40] "
-                 "... loop/loop/loop/...'")
-SSH_LOOP_BUG = ("hatchway_ssh scp/sftp download_tree follow links without remembering visited directories: "
-                "a remote loop -> . ends in an error naming loop/loop/loop/... (scp) or the tree as 'No such file' (sftp)")
 LOOP_CASES = [
-    pytest.param("local", "upload", marks=pytest.mark.xfail(strict=True, reason=WALK_LOOP_BUG)),
-    pytest.param("local", "download", marks=pytest.mark.xfail(strict=True, reason=WALK_LOOP_BUG)),
-    pytest.param("ssh-tar", "upload", marks=pytest.mark.xfail(strict=True, reason=WALK_LOOP_BUG)),
+    ("local", "upload"),
+    ("local", "download"),
+    ("ssh-tar", "upload"),
     ("ssh-tar", "download"),
-    pytest.param("ssh-scp", "download", marks=pytest.mark.xfail(strict=True, reason=SSH_LOOP_BUG)),
-    pytest.param("ssh-sftp", "upload", marks=pytest.mark.xfail(strict=True, reason=WALK_LOOP_BUG)),
-    pytest.param("ssh-sftp", "download", marks=pytest.mark.xfail(strict=True, reason=SSH_LOOP_BUG)),
-    pytest.param("docker", "upload", marks=pytest.mark.xfail(strict=True, reason=WALK_LOOP_BUG)),
+    ("ssh-scp", "download"),
+    ("ssh-sftp", "upload"),
+    ("ssh-sftp", "download"),
+    ("docker", "upload"),
     ("docker", "download"),
-    pytest.param("winrm", "upload", marks=pytest.mark.xfail(strict=True, reason=WALK_LOOP_BUG)),
+    ("winrm", "upload"),
     ("winrm", "download"),
 ]
 
@@ -434,44 +424,29 @@ def make_loop_tree(root: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("machine,direction", LOOP_CASES)
-def test_a_tree_with_a_link_loop(machine: str, direction: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize("kind,direction", LOOP_CASES)
+def test_a_tree_with_a_link_loop(kind: str, direction: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Either the tree's files arrive, or one clear line names the loop: never an endless path or a crash."""
-    env = make_env(tmp_path)
-    extra: Dict[str, str] = {}
+    target = machine(kind, tmp_path, request)
+    base = target.base
     steps: List[dict] = []
-    if machine == "local":
-        base, builder = str(tmp_path / "remote"), {"type": "null", "name": "b", "communicator": "local"}
-    elif machine.startswith("ssh"):
-        base = str(request.getfixturevalue("shared_dir"))
-        builder = ssh_builder(request.getfixturevalue("ssh_server"),
-                              *{"ssh-tar": ("scp", True), "ssh-scp": ("scp", False), "ssh-sftp": ("sftp", False)}[machine])
-    elif machine == "docker":
-        engine = request.getfixturevalue("docker_engine")
-        base, builder, extra = "/tmp/hw-loop", docker_builder(engine, tmp_path / "c.tar"), docker_env(engine)
-        if direction == "download":
-            steps.append({"type": "shell", "inline": [f"mkdir -p {base}/tree/sub && cd {base}/tree && echo f > f && "
-                                                      "echo g > sub/g && ln -s sub lnk && ln -s . loop"]})
-    else:
-        wsman = request.getfixturevalue("wsman")
-        base = str(tmp_path / "remote")
-        builder = {"type": "null", "name": "b", "communicator": "winrm", "winrm_host": wsman.host,
-                   "winrm_port": wsman.port, "winrm_username": "vagrant", "winrm_password": "vagrant",
-                   "winrm_timeout": "30s", "winrm_no_proxy": True}
     if direction == "upload":
         steps.append({"type": "file", "source": f"{make_loop_tree(tmp_path / 'src')}/", "destination": f"{base}/up"})
         arrived = Path(base) / "up"
-        if machine == "docker":  # what arrived in the container, brought back here to look at
+        if kind == "docker":  # what arrived in the container, brought back here to look at
             arrived = tmp_path / "docker-view"
             steps.append({"type": "file", "direction": "download", "source": f"{base}/up/", "destination": str(arrived)})
     else:
-        if machine != "docker":
+        if kind == "docker":
+            steps.append({"type": "shell", "inline": [f"mkdir -p {base}/tree/sub && cd {base}/tree && echo f > f && "
+                                                      "echo g > sub/g && ln -s sub lnk && ln -s . loop"]})
+        else:
             make_loop_tree(Path(base) / "tree")
-        steps.append({"type": "file", "direction": "download", "source": f"{base}/tree/",
-                      "destination": str(tmp_path / "back")})
         arrived = tmp_path / "back"
-    template = env.template({"builders": [builder], "provisioners": steps})
-    result = env.hatchway("build", str(template), timeout=120, **extra)
+        steps.append({"type": "file", "direction": "download", "source": f"{base}/tree/", "destination": str(arrived)})
+    env = make_env(tmp_path)
+    template = env.template({"builders": [target.builder], "provisioners": steps})
+    result = env.hatchway("build", str(template), timeout=120, **target.extra)
     output = result.stdout + result.stderr
     assert "loop/loop" not in output and "internal error" not in output and "Traceback" not in output, output[-2000:]
     if result.returncode == 0:
@@ -479,3 +454,34 @@ def test_a_tree_with_a_link_loop(machine: str, direction: str, tmp_path: Path, r
     else:
         assert result.returncode == 1
         assert "loop" in output.split("Build failed:", 1)[-1], output[-2000:]
+
+
+# -- the longest names a file system takes ---------------------------------------------
+#: 255 bytes each: the most a Linux file name may hold (NAME_MAX), in ASCII and in UTF-8.
+LONG_NAMES = ["L" * 255, "\u65e5" * 85]
+
+
+LONG_NAME_CASES = ["local", "ssh-tar", "ssh-scp", "ssh-sftp", "docker", "winrm"]
+
+
+@pytest.mark.parametrize("kind", LONG_NAME_CASES)
+def test_longest_names(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """A name of 255 bytes is legal: it goes up and comes back exactly (temporary names must still fit)."""
+    target = machine(kind, tmp_path, request)
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in LONG_NAMES:
+        assert len(name.encode()) == 255
+        (src / name).write_bytes(content(name))
+    back = tmp_path / "back"
+    steps = [{"type": "file", "source": f"{src}/", "destination": f"{target.base}/tree"}]
+    for name in LONG_NAMES:
+        steps += [{"type": "file", "source": str(src / name), "destination": f"{target.base}/files/{name}"},
+                  {"type": "file", "direction": "download", "source": f"{target.base}/files/{name}",
+                   "destination": str(back / "files" / name)}]
+    steps.append({"type": "file", "direction": "download", "source": f"{target.base}/tree/",
+                  "destination": str(back / "tree")})
+    run_build(make_env(tmp_path), target.builder, steps, **target.extra)
+    expected = {f"{where}/{name}": content(name) for where in ("files", "tree") for name in LONG_NAMES}
+    assert target.files(target.base) == expected
+    assert files_below(back) == expected
