@@ -10,6 +10,7 @@ import logging
 import os
 import stat
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, List, Optional, Sequence, Union
 
@@ -25,6 +26,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["SSHCommunicator"]
 
 log = logging.getLogger("hatchway.ssh")
+
+#: Seconds cleanup keeps trying to reach a rebooting machine to remove the temporary key.
+CLEANUP_RECONNECT = 15.0
 
 
 class SSHCommunicator(hatchway.Communicator):
@@ -293,14 +297,25 @@ class SSHCommunicator(hatchway.Communicator):
     def cleanup(self) -> None:
         with self._lock:
             if self.config.ssh_clear_authorized_keys and self._conn is not None:
-                try:
-                    conn = self._connection()  # after a reboot: one new connection to remove the key
-                except hatchway.HatchwayError as exc:
-                    log.warning("could not reconnect to remove the temporary key from authorized_keys: %s", exc)
-                else:
+                conn = self._reconnect_for_cleanup()
+                if conn is not None:
                     self._clear_authorized_keys(conn)
             self._drop()
             self._has_tar = None
+
+    def _reconnect_for_cleanup(self, patience: float = CLEANUP_RECONNECT) -> Optional["Connection"]:
+        """The live connection, or a new one when the machine rebooted (it may take a moment to come back)."""
+        deadline = time.monotonic() + patience
+        delay = 0.2
+        while True:
+            try:
+                return self._connection()
+            except hatchway.HatchwayError as exc:
+                if time.monotonic() + delay > deadline:
+                    log.warning("could not reconnect to remove the temporary key from authorized_keys: %s", exc)
+                    return None
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     def _clear_authorized_keys(self, conn: "Connection") -> None:
         from .keys import clear_authorized_keys_command
