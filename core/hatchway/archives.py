@@ -7,30 +7,38 @@ outside the destination, and writes every file atomically.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import posixpath
+import re
 import stat
 import tarfile
 import time
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Optional, Sequence, Union
+from typing import BinaryIO, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .communicator import Transfer
 from .errors import RemotePathError
 from .files import CHUNK, atomic_writer, copy_stream, is_excluded, walk
 
-__all__ = ["tar_stream", "tar_file_stream", "extract_tar", "extract_single_file", "UnsafeArchive", "IterStream"]
+__all__ = [
+    "tar_header", "tar_hardlink_header", "tar_body", "tar_stream", "tar_file_stream",
+    "extract_tar", "extract_single_file", "UnsafeArchive", "IterStream", "END",
+]
 
 BLOCK = tarfile.BLOCKSIZE
+#: The end-of-archive marker.
+END = b"\0" * (2 * BLOCK)
 
 
 class UnsafeArchive(RemotePathError):
     """An archive entry would land outside the destination: it is refused."""
 
 
-def _header(name: str, size: int, mode: int, is_dir: bool, mtime: float,
-            uid: int = 0, gid: int = 0) -> bytes:
+def tar_header(name: str, size: int, mode: int, is_dir: bool, mtime: float,
+               uid: int = 0, gid: int = 0) -> bytes:
+    """The PAX header of one file (followed by :func:`tar_body`) or directory entry."""
     info = tarfile.TarInfo(name + ("/" if is_dir and not name.endswith("/") else ""))
     info.type = tarfile.DIRTYPE if is_dir else tarfile.REGTYPE
     info.size = 0 if is_dir else size
@@ -40,7 +48,16 @@ def _header(name: str, size: int, mode: int, is_dir: bool, mtime: float,
     return info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="surrogateescape")
 
 
-def _file_body(handle: BinaryIO, size: Optional[int], transfer: Optional[Transfer]) -> Iterator[bytes]:
+def tar_hardlink_header(name: str, target: str, mode: int, mtime: float, uid: int = 0, gid: int = 0) -> bytes:
+    """A hard-link entry: ``name`` becomes another name of the already extracted ``target``."""
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.size = tarfile.LNKTYPE, target, 0
+    info.mode, info.mtime, info.uid, info.gid = mode, int(mtime), uid, gid
+    return info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="surrogateescape")
+
+
+def tar_body(handle: BinaryIO, size: Optional[int], transfer: Optional[Transfer] = None) -> Iterator[bytes]:
+    """A file's bytes in chunks, padded to the tar block size; ``size`` is checked when given."""
     sent = 0
     while True:
         chunk = handle.read(CHUNK if size is None else min(CHUNK, size - sent))
@@ -62,11 +79,11 @@ def tar_stream(root: Path, exclude: Sequence[str] = (), prefix: str = "",
     for entry in walk(root, exclude):
         name = posixpath.join(prefix, entry.relpath) if prefix else entry.relpath
         st = entry.path.stat()
-        yield _header(name, entry.size, entry.mode, entry.is_dir, st.st_mtime, uid, gid)
+        yield tar_header(name, entry.size, entry.mode, entry.is_dir, st.st_mtime, uid, gid)
         if not entry.is_dir:
             with open(entry.path, "rb") as handle:
-                yield from _file_body(handle, entry.size, transfer)
-    yield b"\0" * (2 * BLOCK)
+                yield from tar_body(handle, entry.size, transfer)
+    yield END
 
 
 def tar_file_stream(source: Union[Path, BinaryIO], name: str, mode: Optional[int] = None,
@@ -81,16 +98,16 @@ def tar_file_stream(source: Union[Path, BinaryIO], name: str, mode: Optional[int
     if isinstance(source, (str, Path)):
         st = os.stat(source)
         with open(source, "rb") as handle:
-            yield _header(name, st.st_size, stat.S_IMODE(st.st_mode) if mode is None else mode,
+            yield tar_header(name, st.st_size, stat.S_IMODE(st.st_mode) if mode is None else mode,
                           False, st.st_mtime, uid, gid)
-            yield from _file_body(handle, st.st_size, transfer)
+            yield from tar_body(handle, st.st_size, transfer)
     else:
         if size is None:
             data = source.read()
             source, size = io.BytesIO(data), len(data)
-        yield _header(name, size, 0o644 if mode is None else mode, False, time.time(), uid, gid)
-        yield from _file_body(source, size, transfer)
-    yield b"\0" * (2 * BLOCK)
+        yield tar_header(name, size, 0o644 if mode is None else mode, False, time.time(), uid, gid)
+        yield from tar_body(source, size, transfer)
+    yield END
 
 
 class IterStream(io.RawIOBase):
@@ -98,15 +115,15 @@ class IterStream(io.RawIOBase):
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
-        self._buffer = b""
+        self._buffer = memoryview(b"")
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b: "bytearray | memoryview") -> int:  # type: ignore[override]
-        while not self._buffer:
+        while not len(self._buffer):
             try:
-                self._buffer = next(self._chunks)
+                self._buffer = memoryview(next(self._chunks))
             except StopIteration:
                 return 0
         n = min(len(b), len(self._buffer))
@@ -115,11 +132,17 @@ class IterStream(io.RawIOBase):
         return n
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
 def _safe_name(name: str, strip: int) -> Optional[str]:
-    """The member's relative name after stripping, or ``None`` to skip; raise if it escapes."""
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+    """The member's relative name after stripping, or ``None`` to skip; raise if it escapes.
+
+    Only ``/`` separates names in a tar: a POSIX file may have ``\\`` in its name.
+    """
+    if name.startswith("/") or _DRIVE.match(name):
         raise UnsafeArchive(f"archive entry {name!r} has an absolute path; refused")
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    parts = [p for p in name.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise UnsafeArchive(f"archive entry {name!r} points outside the destination; refused")
     parts = parts[strip:]
@@ -147,6 +170,7 @@ def extract_tar(stream: BinaryIO, destination: Path, exclude: Sequence[str] = ()
     destination.mkdir(parents=True, exist_ok=True)
     count = 0
     dir_modes = []
+    links: List[Tuple[str, Path, str]] = []
     with tarfile.open(fileobj=stream, mode="r|*") as archive:
         for member in archive:
             rel = _safe_name(member.name, strip)
@@ -171,10 +195,7 @@ def extract_tar(stream: BinaryIO, destination: Path, exclude: Sequence[str] = ()
                 resolved = (target.parent / link) if not link.startswith("/") else Path(link)
                 if link.startswith("/") or not _inside(destination, resolved):
                     raise UnsafeArchive(f"archive link {member.name!r} -> {link!r} points outside the destination")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if target.is_symlink() or target.exists():
-                    target.unlink()
-                os.symlink(link, target)
+                links.append((member.name, target, link))  # made last: nothing is written through them
             elif member.islnk():
                 link_rel = _safe_name(member.linkname, strip)
                 if link_rel is None:
@@ -187,9 +208,38 @@ def extract_tar(stream: BinaryIO, destination: Path, exclude: Sequence[str] = ()
                 count += 1
             else:
                 raise UnsafeArchive(f"archive entry {member.name!r} is a device or FIFO; refused")
+    _make_links(destination, links)
     for path, mode in reversed(dir_modes):
         os.chmod(path, mode)
     return count
+
+
+def _make_links(destination: Path, links: List[Tuple[str, Path, str]]) -> None:
+    """Create the archive's symbolic links, then check them all again together.
+
+    One link can make another escape (``a -> b/../x``, then ``b -> .``): a
+    link checked alone when made is not enough. If any now leads outside,
+    every link made is removed and the archive refused.
+    """
+    made: List[Path] = []
+    try:
+        for name, target, link in links:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.is_symlink() or target.exists():
+                if target.is_dir() and not target.is_symlink():
+                    raise UnsafeArchive(f"archive link {name!r} would replace a directory; refused")
+                target.unlink()
+            os.symlink(link, target)
+            made.append(target)
+        for name, target, link in links:
+            if not _inside(destination, target):
+                raise UnsafeArchive(f"archive link {name!r} -> {link!r} leads outside the destination "
+                                    "through other links; refused")
+    except BaseException:
+        for path in made:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
 
 
 def extract_single_file(stream: BinaryIO, destination: Union[Path, BinaryIO],

@@ -59,12 +59,23 @@ def option(
 
 
 def _hints(cls: type) -> Dict[str, Any]:
-    module = sys.modules.get(cls.__module__)
-    namespace = dict(vars(module)) if module else {}
+    """Field name -> resolved type, base classes' annotations resolved in their own modules."""
     try:
-        return typing.get_type_hints(cls, globalns=namespace)
-    except Exception:  # pragma: no cover - unresolvable annotations fall back to Any
-        return {f.name: Any for f in attrs.fields(cls)}
+        return typing.get_type_hints(cls)
+    except Exception:  # e.g. a class defined inside a function: resolve field by field
+        hints: Dict[str, Any] = {}
+        for f in attrs.fields(cls):
+            tp = f.type
+            if isinstance(tp, str):
+                owner = next((k for k in cls.__mro__ if f.name in getattr(k, "__annotations__", {})), cls)
+                namespace = dict(vars(sys.modules[owner.__module__])) if owner.__module__ in sys.modules else {}
+                namespace.update(vars(typing))
+                try:
+                    tp = eval(tp, namespace)  # noqa: S307 - annotations of the plugin's own class
+                except Exception:
+                    tp = Any
+            hints[f.name] = tp if tp is not None else Any
+        return hints
 
 
 def keys_of(cls: type) -> List[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import logging
 import os
 import shutil
 import stat
@@ -31,6 +32,8 @@ __all__ = [
     "copy_tree",
     "temp_name",
 ]
+
+log = logging.getLogger("hatchway.files")
 
 #: Bytes per read/write on the local side: large enough to keep syscalls rare.
 CHUNK = 1024 * 1024
@@ -71,10 +74,12 @@ class Entry:
 def walk(root: Path, exclude: Sequence[str] = ()) -> Iterator[Entry]:
     """Every directory and file under ``root`` (not ``root`` itself), parents first.
 
-    Symbolic links are followed, as ``scp -r`` does; excluded directories
-    are not entered. Sorted for reproducible transfers.
+    Symbolic links are followed, as ``scp -r`` does, except a link back to a
+    directory the walk is already inside (``loop -> .``), which is skipped
+    rather than followed for ever. Excluded directories are not entered.
+    Sorted for reproducible transfers.
     """
-    def visit(directory: Path, prefix: str) -> Iterator[Entry]:
+    def visit(directory: Path, prefix: str, inside: frozenset) -> Iterator[Entry]:
         try:
             names = sorted(os.listdir(directory))
         except OSError as exc:
@@ -86,29 +91,50 @@ def walk(root: Path, exclude: Sequence[str] = ()) -> Iterator[Entry]:
                 continue
             try:
                 st = path.stat()
-            except FileNotFoundError:  # a dangling link
+            except OSError:  # a dangling or looping link
+                log.warning("skipping %s: a link that leads nowhere", path)
                 continue
             if stat.S_ISDIR(st.st_mode):
+                key = (st.st_dev, st.st_ino)
+                if key in inside:
+                    log.warning("skipping %s: a link back to a directory it is inside (a loop)", path)
+                    continue
                 yield Entry(rel, path, True, stat.S_IMODE(st.st_mode), 0)
-                yield from visit(path, rel + "/")
+                yield from visit(path, rel + "/", inside | {key})
             elif stat.S_ISREG(st.st_mode):
                 yield Entry(rel, path, False, stat.S_IMODE(st.st_mode), st.st_size)
 
-    yield from visit(Path(root), "")
+    try:
+        top = os.stat(root)
+        start = frozenset({(top.st_dev, top.st_ino)})
+    except OSError:
+        start = frozenset()
+    yield from visit(Path(root), "", start)
 
 
 def tree_size(root: Path, exclude: Sequence[str] = ()) -> int:
     return sum(e.size for e in walk(root, exclude))
 
 
+def _short(name: str, limit: int = 64) -> str:
+    """``name`` cut to at most ``limit`` UTF-8 bytes, so a temporary name built on it stays
+    within NAME_MAX (255 bytes) even for the longest final names."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) <= limit:
+        return name
+    return raw[:limit].decode("utf-8", "ignore")
+
+
 def temp_name(final: str) -> str:
     """The temporary name a file is written under before it is renamed to ``final``.
 
-    Same directory (so the rename is atomic), hidden, unique per process.
+    Same directory (so the rename is atomic), hidden, unique, and short
+    enough for any file system whatever the length of ``final``'s name.
     """
     head, _, tail = final.rpartition("/")
     unique = f"{os.getpid()}-{os.urandom(4).hex()}"
-    return f"{head}/.{tail}.hatchway-{unique}.part" if head or final.startswith("/") else f".{tail}.hatchway-{unique}.part"
+    name = f".{_short(tail)}.hatchway-{unique}.part"
+    return f"{head}/{name}" if head or final.startswith("/") else name
 
 
 @contextlib.contextmanager
@@ -126,7 +152,8 @@ def atomic_writer(destination: Path, mode: Optional[int] = None) -> Iterator[Bin
         raise RemotePathError(f"cannot create {str(destination)!r}: a parent is not a directory") from None
     except OSError as exc:
         raise RemotePathError(f"cannot create {str(destination)!r}: {exc.strerror}") from None
-    fd, tmp = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".hatchway.part", dir=destination.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{_short(destination.name)}.", suffix=".hatchway.part",
+                               dir=destination.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle

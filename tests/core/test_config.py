@@ -85,3 +85,21 @@ def test_keys_of_other_communicators_are_warnings_not_errors():
 def test_field_help_lists_defaults():
     rows = {r[0]: r for r in field_help(Sample)}
     assert rows["host"][2] == "required" and rows["port"][2] == "22" and rows["timeout"][1] == "duration"
+
+
+def test_types_of_base_classes_and_local_classes_are_enforced():
+    """Annotations resolve in their own modules (a plugin's config subclasses CommunicatorConfig)."""
+    from hatchway.communicator import CommunicatorConfig
+
+    @attrs.define(kw_only=True)
+    class Local(CommunicatorConfig):
+        home: str = option("/root")
+        count: "int" = option(1)
+
+    obj, problems = build(Local, {"home": None, "count": "x", "pause_before_connecting": 5})
+    assert obj is None
+    assert sorted(map(str, problems)) == [
+        "count: expected a whole number, got 'x'",
+        "home: expected a string, got null",
+        'pause_before_connecting: expected a duration string such as "5m", got 5',
+    ]

@@ -66,7 +66,8 @@ def tar_bytes(members: List[Member]) -> bytes:
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for name, kind, link, data in members:
             info = tarfile.TarInfo(name)
-            info.type, info.linkname, info.size, info.mode = kind, link, len(data), 0o755 if kind == tarfile.DIRTYPE else 0o644
+            info.type, info.linkname, info.size = kind, link, len(data)
+            info.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
             archive.addfile(info, io.BytesIO(data) if data else None)
     return out.getvalue()
 
@@ -124,7 +125,7 @@ HOSTILE_TARS: List[Tuple[str, Callable[[Path], List[Member]], str]] = [
     ("absolute", lambda root: [reg(f"{root}/abs-evil")], "has an absolute path; refused"),
     ("dotdot", lambda root: [reg("../evil")], "'../evil' points outside the destination; refused"),
     ("nested-dotdot", lambda root: [directory("a"), reg("a/../../evil")], "points outside the destination"),
-    ("symlink-absolute", lambda root: [sym("link", str(root))], f"-> '{{root}}' points outside the destination"),
+    ("symlink-absolute", lambda root: [sym("link", str(root))], "-> '{root}' points outside the destination"),
     ("symlink-dotdot", lambda root: [sym("link", "../")], "archive link 'link' -> '../' points outside"),
     ("symlink-deep-dotdot", lambda root: [directory("a"), directory("a/b"), sym("a/b/up", "../../..")],
      "points outside the destination"),
@@ -204,7 +205,8 @@ HOSTILE_ZIPS: List[Tuple[str, Callable[[Path], List[Tuple[str, int, bytes]]], st
     ("backslash-dotdot", lambda root: [("..\\evil", 0, b"evil\n")], "points outside the destination; refused"),
     ("nested-dotdot", lambda root: [("a/", stat.S_IFDIR | 0o755, b""), ("a/../../evil", 0, b"evil\n")],
      "points outside the destination"),
-    ("symlink", lambda root: [("link", stat.S_IFLNK | 0o777, str(root).encode())], "'link' is a link or device; refused"),
+    ("symlink", lambda root: [("link", stat.S_IFLNK | 0o777, str(root).encode())],
+     "'link' is a link or device; refused"),
     ("fifo", lambda root: [("pipe", stat.S_IFIFO | 0o644, b"")], "'pipe' is a link or device; refused"),
 ]
 
@@ -311,7 +313,8 @@ def docker_relay(docker_engine: tuple, container_id: str) -> Relay:
 #: (id, shell commands run in /tree of the container, the words of the refusal)
 HOSTILE_TREES = [
     ("symlink-absolute", "ln -s /etc/passwd link", "archive link 'tree/link' -> '/etc/passwd' points outside"),
-    ("symlink-dotdot", "ln -s ../../../../../etc link", "archive link 'tree/link' -> '../../../../../etc' points outside"),
+    ("symlink-dotdot", "ln -s ../../../../../etc link",
+     "archive link 'tree/link' -> '../../../../../etc' points outside"),
     ("symlink-dir-to-root", "mkdir sub && ln -s / sub/root", "archive link 'tree/sub/root' -> '/' points outside"),
     ("fifo", "mkfifo pipe", "'tree/pipe' is a device or FIFO; refused"),
 ]
@@ -379,7 +382,8 @@ def crafted_tar_sshd() -> Iterator[tuple]:
 
 
 @pytest.mark.parametrize("case,members,words",
-                         [c for c in HOSTILE_TARS if c[0] in ("absolute", "dotdot", "symlink-absolute", "hardlink-dotdot")],
+                         [c for c in HOSTILE_TARS
+                          if c[0] in ("absolute", "dotdot", "symlink-absolute", "hardlink-dotdot")],
                          ids=["absolute", "dotdot", "symlink-absolute", "hardlink-dotdot"])
 def test_ssh_tree_download_refuses_a_crafted_tar_stream(box: Box, crafted_tar_sshd: tuple, case: str, members,
                                                         words: str) -> None:

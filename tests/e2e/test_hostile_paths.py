@@ -15,7 +15,6 @@ level; this covers what a template and the CLI add on top.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -23,7 +22,7 @@ import tarfile
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 
@@ -251,8 +250,10 @@ def wsman(tmp_path: Path) -> Iterator[object]:
 class Machine:
     """One build target: its builder, a remote folder to work below, CLI environment, and a view of its files."""
 
-    def __init__(self, builder: dict, base: str, extra: Dict[str, str] = None, export: Path = None) -> None:
+    def __init__(self, builder: dict, base: str, home: Optional[Path], extra: Dict[str, str] = None,
+                 export: Optional[Path] = None) -> None:
         self.builder, self.base, self.extra, self.export = builder, base, extra or {}, export
+        self.home = home  #: where relative remote paths land (None: in the container, seen in ``files``)
         self.name = builder["name"]
 
     def files(self, below: str) -> Dict[str, bytes]:
@@ -266,77 +267,41 @@ SSH_VARIANTS = {"ssh-tar": ("scp", True), "ssh-scp": ("scp", False), "ssh-sftp":
 def machine(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Machine:
     """``kind``: local, ssh-tar, ssh-scp, ssh-sftp, docker or winrm (servers from this module's fixtures)."""
     if kind == "local":
-        return Machine({"type": "null", "name": "local", "communicator": "local"}, str(tmp_path / "remote"))
+        return Machine({"type": "null", "name": "local", "communicator": "local"}, str(tmp_path / "remote"),
+                       tmp_path / "cli")
     if kind in SSH_VARIANTS:
         return Machine(ssh_builder(request.getfixturevalue("ssh_server"), *SSH_VARIANTS[kind]),
-                       str(request.getfixturevalue("shared_dir")))
+                       str(request.getfixturevalue("shared_dir")), ssh_home())
     if kind == "docker":
         engine = request.getfixturevalue("docker_engine")
         export = tmp_path / "container.tar"
-        return Machine(docker_builder(engine, export), "/tmp/hw-e2e", docker_env(engine), export)
+        return Machine(docker_builder(engine, export), "/tmp/hw-e2e", None, docker_env(engine), export)
     server = request.getfixturevalue("wsman")
     return Machine({"type": "null", "name": "win", "communicator": "winrm", "winrm_host": server.host,
                     "winrm_port": server.port, "winrm_username": "vagrant", "winrm_password": "vagrant",
-                    "winrm_timeout": "30s", "winrm_no_proxy": True}, str(tmp_path / "remote"))
+                    "winrm_timeout": "30s", "winrm_no_proxy": True}, str(tmp_path / "remote"), tmp_path / "winrm-home")
 
 
 # -- the file provisioner, both directions -----------------------------------
-def test_local_transfers(tmp_path: Path, source_tree: Path) -> None:
-    env = make_env(tmp_path)
-    remote = tmp_path / "remote" / ROOT_NAME
-    back = tmp_path / "back"
-    run_build(env, {"type": "null", "name": "loc", "communicator": "local"}, provisioners(source_tree, str(remote), back))
-    assert files_below(remote) == expected_remote()
-    assert (env.root / REL_FILE).read_bytes() == content(NAMES[0])
-    check_back(back)
-    assert planted_here() == []
+ALL_KINDS = ["local", "ssh-tar", "ssh-scp", "ssh-sftp", "docker", "winrm"]
 
 
-@pytest.mark.parametrize("method,tar", [("scp", True), ("scp", False), ("sftp", False)],
-                         ids=["scp-tar", "scp", "sftp"])
-def test_ssh_transfers(tmp_path: Path, source_tree: Path, ssh_server: tuple, shared_dir: Path,
-                       method: str, tar: bool) -> None:
-    env = make_env(tmp_path)
-    remote = shared_dir / ROOT_NAME
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_transfers(kind: str, tmp_path: Path, source_tree: Path, request: pytest.FixtureRequest) -> None:
+    target = machine(kind, tmp_path, request)
+    remote = f"{target.base}/{ROOT_NAME}"
     back = tmp_path / "back"
-    rel = ssh_home() / REL_FILE
     try:
-        run_build(env, ssh_builder(ssh_server, method, tar), provisioners(source_tree, str(remote), back))
-        assert files_below(remote) == expected_remote()
-        assert rel.read_bytes() == content(NAMES[0])
+        run_build(make_env(tmp_path), target.builder, provisioners(source_tree, remote, back), **target.extra)
         check_back(back)
+        on_remote = target.files(remote)  # for docker: also every planted name anywhere in the container
+        relative = on_remote.pop("(rel)") if target.home is None else (target.home / REL_FILE).read_bytes()
+        assert on_remote == expected_remote()
+        assert relative == content(NAMES[0])
         assert planted_here() == []
     finally:
-        if rel.exists():
-            rel.unlink()
-
-
-def test_docker_transfers(tmp_path: Path, source_tree: Path, docker_engine: tuple) -> None:
-    env = make_env(tmp_path)
-    remote = f"/tmp/{ROOT_NAME}"
-    back = tmp_path / "back"
-    export = tmp_path / "container.tar"
-    run_build(env, docker_builder(docker_engine, export), provisioners(source_tree, remote, back),
-              **docker_env(docker_engine))
-    check_back(back)
-    expected = expected_remote()
-    expected["(rel)"] = content(NAMES[0])
-    assert docker_files(export, remote) == expected  # also: no planted file anywhere in the container
-    assert planted_here() == []
-
-
-def test_winrm_transfers(tmp_path: Path, source_tree: Path, wsman) -> None:
-    env = make_env(tmp_path)
-    remote = tmp_path / "remote" / ROOT_NAME
-    back = tmp_path / "back"
-    builder = {"type": "null", "name": "win", "communicator": "winrm", "winrm_host": wsman.host,
-               "winrm_port": wsman.port, "winrm_username": "vagrant", "winrm_password": "vagrant",
-               "winrm_timeout": "30s", "winrm_no_proxy": True}
-    run_build(env, builder, provisioners(source_tree, str(remote), back))
-    assert files_below(remote) == expected_remote()
-    assert (tmp_path / "winrm-home" / REL_FILE).read_bytes() == content(NAMES[0])
-    check_back(back)
-    assert planted_here() == []
+        if target.home is not None and (target.home / REL_FILE).exists():
+            (target.home / REL_FILE).unlink()
 
 
 # -- the shell provisioner's remote_folder, remote_file and remote_path ----------
@@ -435,7 +400,8 @@ def test_a_tree_with_a_link_loop(kind: str, direction: str, tmp_path: Path, requ
         arrived = Path(base) / "up"
         if kind == "docker":  # what arrived in the container, brought back here to look at
             arrived = tmp_path / "docker-view"
-            steps.append({"type": "file", "direction": "download", "source": f"{base}/up/", "destination": str(arrived)})
+            steps.append({"type": "file", "direction": "download", "source": f"{base}/up/",
+                          "destination": str(arrived)})
     else:
         if kind == "docker":
             steps.append({"type": "shell", "inline": [f"mkdir -p {base}/tree/sub && cd {base}/tree && echo f > f && "

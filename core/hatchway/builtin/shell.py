@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import threading
 import time
 from typing import Callable, Dict, List, Optional, TypeVar
@@ -14,7 +15,8 @@ from ..components import Provisioner
 from ..config import option
 from ..context import BuildContext
 from ..durations import Duration
-from ..errors import BuildCancelled, CommandTimeout, CommunicatorError, ProvisionerError
+from ..errors import (BuildCancelled, CommandTimeout, CommunicatorError, ConnectError, ProvisionerError,
+                      RemotePathError, RetryableConnectError)
 from .scripts import env_problems, one_source, parse_env, script_sources, shell_vars
 
 T = TypeVar("T")
@@ -48,17 +50,28 @@ class ShellConfig:
                    'e.g. "chmod +x {{.Path}}; {{.Vars}} {{.Path}}"')
 
 
+def worth_retrying(exc: CommunicatorError) -> bool:
+    """Could the same upload or start succeed later (the machine rebooting), as Packer retries it?
+
+    Not after a time-out, a bad path, or a connection refused for good
+    (a removed container, bad credentials).
+    """
+    if isinstance(exc, (CommandTimeout, RemotePathError)):
+        return False
+    return not isinstance(exc, ConnectError) or isinstance(exc, RetryableConnectError)
+
+
 def retry_until(timeout: float, cancelled: threading.Event, what: str, action: Callable[[], T],
                 on_retry: Callable[[BaseException], None]) -> T:
-    """Run ``action``, retrying on :class:`CommunicatorError` until ``timeout`` seconds pass."""
+    """Run ``action``, retrying a :class:`CommunicatorError` worth retrying until ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
     delay = 0.5
     while True:
         try:
             return action()
-        except CommandTimeout:
-            raise
         except CommunicatorError as exc:
+            if not worth_retrying(exc):
+                raise
             if time.monotonic() + delay > deadline:
                 raise ProvisionerError(f"{what} failed for {Duration(timeout)}: {exc}") from None
             on_retry(exc)
@@ -82,7 +95,8 @@ class ShellProvisioner(Provisioner):
         for label, body in script_sources(c.inline, c.script, c.scripts, c.inline_shebang, ctx.template_dir):
             remote = c.remote_path or f"{c.remote_folder.rstrip('/')}/{c.remote_file or f'script_{os.urandom(3).hex()}.sh'}"
             ctx.ui.say(f"Provisioning with shell script: {label}")
-            command = ctx.render(c.execute_command, {"Path": remote, "Vars": shell_vars(env)})
+            # quoted for the shell: a remote_folder with spaces, $(...) or ; is a name, not a command
+            command = ctx.render(c.execute_command, {"Path": shlex.quote(remote), "Vars": shell_vars(env)})
             stdout, stderr, flush = ctx.ui.output_streams()
 
             def start() -> int:
@@ -109,8 +123,6 @@ class ShellProvisioner(Provisioner):
                 raise BuildCancelled("cancelled")
 
     def _clean(self, ctx: BuildContext, remote: str, c: ShellConfig) -> None:
-        import shlex
-
         relay = ctx.communicator
         assert relay is not None
 

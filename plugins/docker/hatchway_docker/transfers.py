@@ -29,7 +29,8 @@ from typing import Any, BinaryIO, Callable, Iterator, List, Optional, Sequence, 
 
 import attrs
 
-from hatchway.archives import IterStream, UnsafeArchive, _file_body, _header, extract_single_file, extract_tar
+from hatchway.archives import (END, IterStream, UnsafeArchive, extract_single_file, extract_tar, tar_body,
+                               tar_hardlink_header, tar_header)
 from hatchway.communicator import Transfer
 from hatchway.errors import CommunicatorError, RemotePathError
 from hatchway.files import CHUNK, temp_name, tree_size, walk
@@ -136,7 +137,7 @@ class Archive:
     def _dir_headers(self, names: Sequence[str]) -> Iterator[bytes]:
         uid, gid = self.owner
         for i in range(len(names)):
-            yield _header("/".join(names[: i + 1]), 0, 0o755, True, time.time(), uid, gid)
+            yield tar_header("/".join(names[: i + 1]), 0, 0o755, True, time.time(), uid, gid)
 
     def _watched(self, chunks: Iterator[bytes], path: str) -> Iterator[bytes]:
         """``chunks``, stopping with an error once :attr:`closing` is set."""
@@ -158,11 +159,11 @@ class Archive:
         """Tar entries that leave the file at ``rel``: under a temporary name plus a hard link when possible."""
         uid, gid = self.owner
         name = rel if self.remove_later is None else temp_name(rel)
-        yield _header(name, size, mode, False, mtime, uid, gid)
-        yield from _file_body(body, size, transfer)
+        yield tar_header(name, size, mode, False, mtime, uid, gid)
+        yield from tar_body(body, size, transfer)
         if name != rel:
             temps.append(name)
-            yield _link_header(rel, name, mode, mtime, uid, gid)
+            yield tar_hardlink_header(rel, name, mode, mtime, uid, gid)
 
     def _put_and_finish(self, anchor: str, chunks: Iterator[bytes], wanted: str, temps: List[str]) -> None:
         """Send the tar; then (also after a failure) hand its temporary names over for removal."""
@@ -192,7 +193,7 @@ class Archive:
                 assert self.stream_in is not None
                 transfer.start(None)
                 if missing:
-                    self._put(anchor, _chain(self._dir_headers(missing), iter([_END])), destination)
+                    self._put(anchor, _chain(self._dir_headers(missing), iter([END])), destination)
                 self.stream_in(destination, _Counted(handle, transfer), 0o644 if mode is None else mode)
                 return
             size = known
@@ -201,7 +202,7 @@ class Archive:
         def tar() -> Iterator[bytes]:
             yield from self._dir_headers(missing)
             yield from self._file_entry(rel, handle, size, file_mode if mode is None else mode, mtime, transfer, temps)
-            yield _END
+            yield END
 
         try:
             self._put_and_finish(anchor, tar(), destination, temps)
@@ -223,11 +224,11 @@ class Archive:
                 rel = f"{prefix}/{entry.relpath}" if prefix else entry.relpath
                 mtime = entry.path.stat().st_mtime
                 if entry.is_dir:
-                    yield _header(rel, 0, entry.mode, True, mtime, uid, gid)
+                    yield tar_header(rel, 0, entry.mode, True, mtime, uid, gid)
                     continue
                 with open(entry.path, "rb") as handle:
                     yield from self._file_entry(rel, handle, entry.size, entry.mode, mtime, transfer, temps)
-            yield _END
+            yield END
 
         self._put_and_finish(anchor, tar(), destination, temps)
 
@@ -268,15 +269,6 @@ class Archive:
             _close(chunks)
 
 
-_END = b"\0" * (2 * tarfile.BLOCKSIZE)
-
-
-def _link_header(name: str, target: str, mode: int, mtime: float, uid: int, gid: int) -> bytes:
-    """A hard link entry: ``name`` becomes another name of the already extracted ``target``."""
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname, info.size = tarfile.LNKTYPE, target, 0
-    info.mode, info.mtime, info.uid, info.gid = mode, int(mtime), uid, gid
-    return info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="surrogateescape")
 
 
 def _close(chunks: Any) -> None:
@@ -299,7 +291,7 @@ def _sized(stream: BinaryIO, peek: Optional[int] = None) -> Tuple[BinaryIO, Opti
     try:
         if stream.seekable():
             here = stream.tell()
-            end = stream.seek(0, os.SEEK_END)
+            end = stream.seek(0, os.SEEKEND)
             stream.seek(here)
             return stream, end - here
     except (OSError, AttributeError, ValueError):

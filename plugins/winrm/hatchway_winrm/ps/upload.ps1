@@ -22,7 +22,9 @@ begin {
         if ([IO.File]::Exists($Target)) { [IO.File]::Replace($Part, $Target, $null) } else { [IO.File]::Move($Part, $Target) }
     }
     function Get-PartName([string]$Target) {
-        $name = '.' + [IO.Path]::GetFileName($Target) + '.hatchway-' + [Guid]::NewGuid().ToString('N') + '.part'
+        $base = [IO.Path]::GetFileName($Target)
+        if ($base.Length -gt 32) { $base = $base.Substring(0, 32) }
+        $name = '.' + $base + '.hatchway-' + [Guid]::NewGuid().ToString('N') + '.part'
         [IO.Path]::Combine([IO.Path]::GetDirectoryName($Target), $name)
     }
     $path = [IO.Path]::GetFullPath((Get-Arg $path))

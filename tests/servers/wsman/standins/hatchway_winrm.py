@@ -58,7 +58,7 @@ def _full_path(ctx, path: str) -> str:
 
 def _part_name(target: str) -> str:
     head, tail = os.path.split(target)
-    return os.path.join(head, f".{tail}.hatchway-{uuid.uuid4().hex}.part")
+    return os.path.join(head, f".{tail[:32]}.hatchway-{uuid.uuid4().hex}.part")  # as upload.ps1: 32 characters
 
 
 def _move_into(part: str, target: str) -> None:
