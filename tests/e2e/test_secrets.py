@@ -142,7 +142,8 @@ def template(servers: dict, wsman, shared: Path) -> Tuple[dict, Dict[str, Tuple[
         ssh_build("bastion-wrong", servers, TEST_PASSWORD, ssh_bastion_password=WRONG["bastion"], **bastion),
         ssh_build("proxy-ok", servers, TEST_PASSWORD, ssh_proxy_password=PROXY_PW, **proxy),
         # (a refused proxy login is retried until ssh_timeout, like an unreachable host)
-        ssh_build("proxy-wrong", servers, TEST_PASSWORD, ssh_proxy_password=WRONG["proxy"], **{**proxy, "ssh_timeout": "3s"}),
+        ssh_build("proxy-wrong", servers, TEST_PASSWORD, ssh_proxy_password=WRONG["proxy"],
+                  **{**proxy, "ssh_timeout": "3s"}),
         {**winrm, "name": "winrm-ok", "winrm_password": "{{user `winrm_pw`}}"},
         {**winrm, "name": "winrm-wrong", "winrm_password": WRONG["winrm"]},
     ]
@@ -160,7 +161,8 @@ def template(servers: dict, wsman, shared: Path) -> Tuple[dict, Dict[str, Tuple[
              "inline": [f"echo every secret: {echo}", "echo from the environment: $TOKEN $OTHER",
                         "echo on stderr: $TOKEN >&2", "exit 3"],
              "valid_exit_codes": [3]},
-            {"type": "file", "content": "{{user `other`}}", "destination": f"{shared}/{{{{build_name}}}}/{{{{user `token`}}}}.txt"},
+            {"type": "file", "content": "{{user `other`}}",
+             "destination": f"{shared}/{{{{build_name}}}}/{{{{user `token`}}}}.txt"},
             {"type": "file", "direction": "download", "source": "/nonexistent/{{user `token`}}/{{user `other`}}",
              "destination": "out/"},
         ],
