@@ -29,11 +29,13 @@ from typing import Callable, Dict, Iterator, List, Optional
 import pytest
 
 from servers import dockerd
-from servers.sshd import TEST_USER, Sshd, ensure_test_user, free_port, keygen, process_tree
+from servers.sshd import Sshd, ensure_test_user, free_port, keygen, process_tree
 
 pytestmark = pytest.mark.timeout(180)
 
 TEMP_KEY_NAME = "hatchway-e2e-temporary-key"
+#: The login user of these tests: its own ~/.ssh/authorized_keys, which no other suite touches.
+E2E_USER = "hatchway-e2e"
 LINE = re.compile(r"^((==> |    |--> )[\w-]+: |==> (Wait completed|Builds finished|Some builds)"
                   r"|Interrupt received\. Cleaning up)")
 
@@ -139,7 +141,7 @@ def work() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def key(work: Path) -> Path:
-    ensure_test_user()
+    ensure_test_user(E2E_USER)
     return keygen(work / "id_ed25519")
 
 
@@ -149,7 +151,7 @@ def sshd(key: Path) -> Iterator[Callable[[], Sshd]]:
     servers: List[Sshd] = []
 
     def start() -> Sshd:
-        server = Sshd()
+        server = Sshd(user=E2E_USER)
         server.authorize(Path(f"{key}.pub").read_text())
         servers.append(server)
         return server.start()
@@ -163,7 +165,7 @@ def sshd(key: Path) -> Iterator[Callable[[], Sshd]]:
 def remote() -> Iterator[Path]:
     """A fresh directory on "the remote" (this machine), owned by the login user."""
     directory = Path(tempfile.mkdtemp(prefix="hatchway-e2e-remote-"))
-    user = pwd.getpwnam(TEST_USER)
+    user = pwd.getpwnam(E2E_USER)
     os.chown(directory, user.pw_uid, user.pw_gid)
     yield directory
     shutil.rmtree(directory, ignore_errors=True)
@@ -173,7 +175,7 @@ def remote() -> Iterator[Path]:
 def temporary_key(work: Path) -> Iterator[Path]:
     """The login user's ``~/.ssh/authorized_keys`` holding another key and a temporary one (named
     TEMP_KEY_NAME), as a builder leaves it; restored afterwards."""
-    user = pwd.getpwnam(TEST_USER)
+    user = pwd.getpwnam(E2E_USER)
     ssh_dir = Path(user.pw_dir) / ".ssh"
     ssh_dir.mkdir(mode=0o700, exist_ok=True)
     os.chown(ssh_dir, user.pw_uid, user.pw_gid)
@@ -192,7 +194,7 @@ def temporary_key(work: Path) -> Iterator[Path]:
 
 def ssh_build(name: str, server: Sshd, key: Path, **keys: object) -> dict:
     return {"type": "null", "name": name, "communicator": "ssh", "ssh_host": server.host, "ssh_port": server.port,
-            "ssh_username": TEST_USER, "ssh_private_key_file": str(key), "ssh_timeout": "20s", **keys}
+            "ssh_username": E2E_USER, "ssh_private_key_file": str(key), "ssh_timeout": "20s", **keys}
 
 
 def with_temporary_key(**keys: object) -> dict:
@@ -246,7 +248,7 @@ def test_sshd_killed_mid_upload(sshd, key: Path, work: Path, remote: Path, tmp_p
         build.stop()
     assert code == 1, build.output
     assert build.failed_lines() == [
-        f"==> victim: Build failed: the file provisioner (provisioners[0]) failed: target {TEST_USER}@127.0.0.1:"
+        f"==> victim: Build failed: the file provisioner (provisioners[0]) failed: target {E2E_USER}@127.0.0.1:"
         f"{server.port}: connection lost while trying to upload to {str(dest)!r}"
     ], build.output
     assert "Traceback" not in build.output
@@ -312,8 +314,6 @@ def test_sshd_killed_mid_command_fails_only_that_build_and_closes_its_tunnel(ssh
     assert sessions_of(witness) == []
 
 
-@pytest.mark.xfail(strict=True, reason="hatchway_ssh SSHCommunicator.cleanup clears the temporary key only over a "
-                   "live connection; after the machine rebooted it does not reconnect (once) to remove it")
 def test_machine_rebooted_mid_command_still_has_its_temporary_key_cleared(sshd, key: Path, temporary_key: Path,
                                                                           tmp_path: Path) -> None:
     server = sshd()
@@ -644,8 +644,6 @@ def test_timeout_stops_a_hanging_command_over_ssh_and_the_retry_runs(sshd, key: 
     until(lambda: sessions_of(server) == [], "the ssh session ending")
 
 
-@pytest.mark.xfail(strict=True, reason="hatchway_ssh execute: a timeout only closes the channel; without a pty the "
-                   "remote command keeps running (and could run alongside its retry)")
 def test_timeout_over_ssh_stops_the_remote_command(sshd, key: Path, remote: Path, tmp_path: Path) -> None:
     server = sshd()
     pid_file = remote / "pid"
