@@ -5,7 +5,6 @@ stays light): the modules doing the work are imported inside methods.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import stat
@@ -297,27 +296,14 @@ class SSHCommunicator(hatchway.Communicator):
     def cleanup(self) -> None:
         with self._lock:
             if self.config.ssh_clear_authorized_keys and self._conn is not None:
-                conn = self._reconnect_for_cleanup()
-                if conn is not None:
-                    self._clear_authorized_keys(conn)
+                self._clear_authorized_keys()
             self._drop()
             self._has_tar = None
 
-    def _reconnect_for_cleanup(self, patience: float = CLEANUP_RECONNECT) -> Optional["Connection"]:
-        """The live connection, or a new one when the machine rebooted (it may take a moment to come back)."""
-        deadline = time.monotonic() + patience
-        delay = 0.2
-        while True:
-            try:
-                return self._connection()
-            except hatchway.HatchwayError as exc:
-                if time.monotonic() + delay > deadline:
-                    log.warning("could not reconnect to remove the temporary key from authorized_keys: %s", exc)
-                    return None
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+    def _clear_authorized_keys(self, patience: float = CLEANUP_RECONNECT) -> None:
+        """Remove the temporary key's line; after a reboot, reconnect (the machine may take a moment)."""
+        from hatchway.communicator import DISCONNECTED
 
-    def _clear_authorized_keys(self, conn: "Connection") -> None:
         from .keys import clear_authorized_keys_command
         from .remote import capture
 
@@ -325,11 +311,22 @@ class SSHCommunicator(hatchway.Communicator):
         if not name:
             log.warning("ssh_clear_authorized_keys is set but temporary_key_pair_name is empty: nothing removed")
             return
-        with contextlib.suppress(hatchway.HatchwayError):
-            status, _, err = capture(conn, clear_authorized_keys_command(name), timeout=60)
-            if status != 0:
-                log.warning("%s: removing the temporary key %r from authorized_keys failed: %s",
-                            conn.hop, name, err.decode(errors="replace").strip())
+        deadline = time.monotonic() + patience
+        delay = 0.2
+        while True:
+            try:
+                conn = self._connection()
+                status, _, err = capture(conn, clear_authorized_keys_command(name), timeout=60)
+            except hatchway.HatchwayError as exc:
+                status, err = DISCONNECTED, str(exc).encode()
+            if status == 0:
+                return
+            if status != DISCONNECTED or time.monotonic() + delay > deadline:
+                log.warning("removing the temporary key %r from authorized_keys on %s failed: %s",
+                            name, self.describe(), err.decode(errors="replace").strip() or f"exit status {status}")
+                return
+            time.sleep(delay)  # the machine is rebooting: try again
+            delay = min(delay * 2, 2.0)
 
 
 def _stream_size(stream: BinaryIO) -> Optional[int]:
