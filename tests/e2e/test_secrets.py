@@ -335,3 +335,42 @@ def test_a_refused_proxy_login_is_a_clear_error_at_once(tmp_path: Path, servers:
     assert (f"the SOCKS5 proxy 127.0.0.1:{servers['proxy_port']} refused our credentials" in text
             and "check ssh_proxy_username and ssh_proxy_password" in text), text
     assert "timed out" not in text
+
+
+def test_validate_and_inspect_never_show_secrets(tmp_path: Path) -> None:
+    """Type errors quote the value a user wrote: not when it is (or holds) a secret, from the template or -var."""
+    root = tmp_path / "cli"
+    root.mkdir()
+    env = Env(root)
+    from_var = "cli-given-s3cret!"
+    path = env.template({
+        "variables": {"token": TOKEN, "other": OTHER_SENSITIVE, "plain": "visible-value"},
+        "sensitive-variables": ["token", "other"],
+        "builders": [
+            {"type": "null", "communicator": "ssh", "ssh_username": "u", "ssh_port": "{{user `token`}}",
+             "ssh_password": [WRONG["ssh"]], "ssh_bastion_host": "h", "ssh_bastion_password": {"x": BASTION_PW}},
+            {"type": "null", "name": "w", "communicator": "winrm", "winrm_username": "u",
+             "winrm_password": "{{user `other`}}", "winrm_port": "{{user `other`}}x", "winrm_timeout": "{{user `token`}}"},
+        ],
+        "provisioners": [{"type": "shell", "inline": ["echo {{user `token`}}"], "timeout": "{{user `other`}}"}],
+    })
+    valid = env.template({"variables": {"token": TOKEN, "plain": "visible-value"}, "sensitive-variables": ["token"],
+                          "builders": [{"type": "null", "communicator": "ssh", "ssh_host": "127.0.0.1",
+                                        "ssh_username": "u", "ssh_password": "{{user `token`}}"}]}, "valid.json")
+    secrets = {"token": (TOKEN, ""), "other": (OTHER_SENSITIVE, ""), "-var": (from_var, ""),
+               "ssh_password": (WRONG["ssh"], ""), "ssh_bastion_password": (BASTION_PW, "")}
+    runs = [run_cli(env, "validate", str(path)), run_cli(env, "validate", "-machine-readable", str(path)),
+            run_cli(env, "validate", "-var", f"token={from_var}", str(path)),
+            run_cli(env, "inspect", "-var", f"token={from_var}", str(valid)),
+            run_cli(env, "build", "-var", f"token={from_var}", str(path))]
+    for status, out, err in runs:
+        assert leaks(out + err, secrets) == []
+    status, out, err = runs[0]
+    text = (out + err).decode()
+    assert status == 1
+    assert "builders[0].ssh_port: expected a whole number, got '<sensitive>'" in text
+    assert "builders[0].ssh_password: invalid value" in text
+    assert "builders[1].winrm_port: expected a whole number, got '<sensitive>x'" in text
+    assert "provisioners[0].timeout: '<sensitive>' is not a duration" in text
+    assert "token = <sensitive>" in runs[3][1].decode() and "plain = visible-value" in runs[3][1].decode()
+    assert runs[4][0] == 1 and "got '<sensitive>'" in runs[4][2].decode()
