@@ -317,6 +317,7 @@ HOSTILE_TREES = [
      "archive link 'tree/link' -> '../../../../../etc' points outside"),
     ("symlink-dir-to-root", "mkdir sub && ln -s / sub/root", "archive link 'tree/sub/root' -> '/' points outside"),
     ("fifo", "mkfifo pipe", "'tree/pipe' is a device or FIFO; refused"),
+    ("device", "mknod null c 1 3", "'tree/null' is a device or FIFO; refused"),
 ]
 
 
@@ -329,7 +330,7 @@ def test_docker_directory_download_refuses_links_out(box: Box, docker_engine: tu
         with pytest.raises(HatchwayError) as info:
             relay.download("/tree/", box.dest)
         # the same tree without the hostile entry comes down whole: the refusal is about that entry
-        assert relay.run("rm -rf /tree/link /tree/sub /tree/pipe").exit_status == 0
+        assert relay.run("rm -rf /tree/link /tree/sub /tree/pipe /tree/null").exit_status == 0
         relay.download("/tree/", box.root / "dest-control")
     finally:
         relay.cleanup()

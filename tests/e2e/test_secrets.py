@@ -350,7 +350,8 @@ def test_validate_and_inspect_never_show_secrets(tmp_path: Path) -> None:
             {"type": "null", "communicator": "ssh", "ssh_username": "u", "ssh_port": "{{user `token`}}",
              "ssh_password": [WRONG["ssh"]], "ssh_bastion_host": "h", "ssh_bastion_password": {"x": BASTION_PW}},
             {"type": "null", "name": "w", "communicator": "winrm", "winrm_username": "u",
-             "winrm_password": "{{user `other`}}", "winrm_port": "{{user `other`}}x", "winrm_timeout": "{{user `token`}}"},
+             "winrm_password": "{{user `other`}}", "winrm_port": "{{user `other`}}x",
+             "winrm_timeout": "{{user `token`}}"},
         ],
         "provisioners": [{"type": "shell", "inline": ["echo {{user `token`}}"], "timeout": "{{user `other`}}"}],
     })
