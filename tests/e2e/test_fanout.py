@@ -1,7 +1,8 @@
 """Many builds at once through ``hatchway build``: 20 ssh machines, 20 docker containers, and a mix.
 
 Each build writes its own files on its own machine; one build fails on
-purpose in the middle. The tests check that every output line carries the
+purpose in the middle. A first "barrier" step that only ends once every
+build has reached it proves that ``-parallel-builds 0`` runs them all at once. The tests check that every output line carries the
 name of the build it belongs to (and that remote output lands under the
 right name), that the failure stops only its own build, that the summary
 names every build's result, and that every machine holds exactly its own
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Dict, Iterator, List, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import pytest
 
@@ -65,9 +66,19 @@ def check_summary(result: subprocess.CompletedProcess, names: Sequence[str], fai
             assert f"--> {name}: (no artifact)" in result.stdout, result.stdout
 
 
-def provisioners(remote: str) -> List[dict]:
-    """What every build runs; ``remote`` holds ``{{build_name}}``. The build FAILING stops at the third step."""
-    return [
+def barrier(directory: str, count: int) -> dict:
+    """A first step that ends only once all ``count`` builds have reached it: proof they run at the same time
+    (each leaves a mark in ``directory``, which all the machines share, and waits, at most 2 minutes, for all)."""
+    return {"type": "shell", "inline": [
+        f"touch {directory}/at-barrier-$PACKER_BUILD_NAME", "n=0",
+        f"while [ $(ls {directory} | grep -c '^at-barrier-') -lt {count} ]; do",
+        "  n=$((n+1)); [ $n -lt 1200 ] || { echo the other builds never came; exit 9; }; sleep 0.1", "done"]}
+
+
+def provisioners(remote: str, first: Optional[dict] = None) -> List[dict]:
+    """What every build runs; ``remote`` holds ``{{build_name}}``. The build FAILING stops at the
+    ``shell`` step after ``name.txt`` (``provisioners[2]``, or ``[3]`` after ``first``)."""
+    return ([first] if first else []) + [
         {"type": "shell", "inline": ["echo hello from $PACKER_BUILD_NAME", f"mkdir -p {remote}"]},
         {"type": "file", "content": "written for {{build_name}}\n", "destination": f"{remote}/name.txt"},
         {"type": "shell", "only": [FAILING], "inline": ["echo failing on purpose from $PACKER_BUILD_NAME", "exit 3"]},
@@ -163,9 +174,10 @@ def docker_build(name: str, image: str, label: str) -> dict:
                             "--entrypoint=/bin/sh", "--", "{{.Image}}"]}
 
 
-def write_template(path: Path, builds: List[dict], remote: str, work: Path, back: Path) -> Path:
+def write_template(path: Path, builds: List[dict], remote: str, work: Path, back: Path,
+                   first: Optional[dict] = None) -> Path:
     path.write_text(json.dumps({"variables": {"payload": str(work / "payload"), "back": str(back)},
-                                "builders": builds, "provisioners": provisioners(remote)}, indent=1))
+                                "builders": builds, "provisioners": provisioners(remote, first)}, indent=1))
     return path
 
 
@@ -188,12 +200,12 @@ def test_twenty_ssh_builds_at_once_one_failing(fleet: List[Sshd], key: Path, wor
     names = [f"b{i:02d}" for i in range(N)]
     back = tmp_path / "back"
     path = write_template(tmp_path / "fanout.json", [ssh_build(n, s, key) for n, s in zip(names, fleet)],
-                          f"{remote_root}/{{{{build_name}}}}", work, back)
+                          f"{remote_root}/{{{{build_name}}}}", work, back, barrier(str(remote_root), N))
     result = hatchway("-parallel-builds", "0", str(path))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     check_labels(result, names)
-    error = "the shell provisioner (provisioners[2]) failed: inline script exited with status 3; valid exit codes: 0"
+    error = "the shell provisioner (provisioners[3]) failed: inline script exited with status 3; valid exit codes: 0"
     assert f"==> {FAILING}: Build failed: {error}" in result.stderr
     assert result.stderr.count("Build failed") == 1, result.stderr
     check_summary(result, names, {FAILING: error})
@@ -202,6 +214,7 @@ def test_twenty_ssh_builds_at_once_one_failing(fleet: List[Sshd], key: Path, wor
         failed = name == FAILING
         assert (f"    {name}: done from {name}" in result.stdout) is not failed
         check_files(remote_root / name, name, work, "null", failed)
+        assert (remote_root / f"at-barrier-{name}").exists()
         if not failed:  # and the download brought the same tree back
             check_files(back / name, name, work, "null", False)
     assert not (back / FAILING).exists()
@@ -211,13 +224,16 @@ def test_twenty_docker_builds_at_once_one_failing(api, engine: dockerd.Engine, i
                                                    tmp_path: Path) -> None:
     names = [f"b{i:02d}" for i in range(N)]
     back = tmp_path / "back"
-    path = write_template(tmp_path / "fanout.json", [docker_build(n, image, label) for n in names],
-                          "/srv/{{build_name}}", work, back)
+    shared = tmp_path / "shared"  # one host directory mounted into every container, for the barrier
+    shared.mkdir()
+    builds = [dict(docker_build(n, image, label), volumes={str(shared): "/shared"}) for n in names]
+    path = write_template(tmp_path / "fanout.json", builds, "/srv/{{build_name}}", work, back, barrier("/shared", N))
     result = hatchway("-parallel-builds", "0", str(path), env=engine.env, timeout=280)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     check_labels(result, names)
-    error = "the shell provisioner (provisioners[2]) failed: inline script exited with status 3; valid exit codes: 0"
+    assert sorted(os.listdir(shared)) == [f"at-barrier-{n}" for n in names]
+    error = "the shell provisioner (provisioners[3]) failed: inline script exited with status 3; valid exit codes: 0"
     assert f"==> {FAILING}: Build failed: {error}" in result.stderr
     check_summary(result, names, {FAILING: error})
     ids = set(re.findall(r"^    (b\d\d): Container: ([0-9a-f]{64})$", result.stdout, re.M))
