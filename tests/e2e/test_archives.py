@@ -175,6 +175,24 @@ def test_extract_tar_keeps_what_stays_inside(box: Box) -> None:
     box.unharmed()
 
 
+TAR_ERROR_BUG = ("core/hatchway/archives.py extract_tar lets tarfile.ReadError out of a truncated or non-tar stream "
+                 "(each communicator must wrap it, or a build says 'internal error'), and a stream cut inside a "
+                 "header after the first member ends silently (tarfile takes it for the end): it should raise a "
+                 "HatchwayError saying the stream broke off, also when the end-of-archive blocks never came")
+
+
+@pytest.mark.xfail(strict=True, reason=TAR_ERROR_BUG)
+@pytest.mark.parametrize("cut", ["half-way", "in-a-header", "empty", "garbage"])
+def test_extract_tar_of_a_broken_stream_is_a_hatchway_error(box: Box, cut: str) -> None:
+    whole = tar_bytes([reg("small.txt", b"small\n"), reg("big.bin", b"z" * 300_000)])
+    data = {"half-way": whole[:200_000], "in-a-header": whole[:1100], "empty": b"",
+            "garbage": b"not a tar at all\n" * 100}[cut]
+    with pytest.raises(HatchwayError):
+        extract_tar(io.BytesIO(data), box.dest)
+    assert set(os.listdir(box.dest)) <= {"small.txt"}  # no partial big.bin, no temporary name
+    box.unharmed()
+
+
 def test_extract_single_file_refuses_an_absolute_name(box: Box) -> None:
     data = tar_bytes([reg(f"{box.root}/abs-evil")])
     with pytest.raises(UnsafeArchive, match="has an absolute path; refused"):
