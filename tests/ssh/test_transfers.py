@@ -65,8 +65,9 @@ def test_killed_server_mid_upload_leaves_no_partial_file(relays, fresh_sshd, cli
     relay.upload(io.BytesIO(b"old content\n"), f"{base}/existing")
     for name in ("fresh", "existing"):
         stream = KillingStream(64 * 1024 * 1024, 8 * 1024 * 1024, server)
-        with pytest.raises(CommunicatorError):
+        with pytest.raises(CommunicatorError) as info:
             relay.upload(stream, f"{base}/{name}")
+        assert str(info.value).endswith(f"connection lost while trying to upload to {base + '/' + name!r}"), info.value
         server.start()
     listing = relay.run(f"ls -A {q(base)}").text.split()
     assert "fresh" not in listing, "a truncated file was left at the destination"

@@ -16,6 +16,8 @@ import paramiko
 
 from hatchway.errors import ConnectError
 
+from .errors import AuthenticationFailed, reason
+
 __all__ = ["AuthMethod", "load_key_file", "load_key_text", "agent_keys", "password_methods", "key_methods"]
 
 log = logging.getLogger("hatchway.ssh")
@@ -59,14 +61,14 @@ def load_key_file(path: str, certificate: Optional[str] = None, setting: str = "
             f"{setting} {path!r} is encrypted with a passphrase: load it into ssh-agent "
             f"(`ssh-add {path}`) and set ssh_agent_auth, or use an unencrypted key") from None
     except (paramiko.SSHException, ValueError) as exc:
-        raise ConnectError(f"{setting} {path!r} is not a usable private key: {exc}") from None
+        raise ConnectError(f"{setting} {path!r} is not a usable private key: {reason(exc)}") from None
     except OSError as exc:
-        raise ConnectError(f"{setting} {path!r} cannot be read: {exc.strerror}") from None
+        raise ConnectError(f"{setting} {path!r} cannot be read: {exc.strerror or reason(exc)}") from None
     if certificate:
         try:
             key.load_certificate(os.path.expanduser(certificate))
         except (OSError, ValueError, paramiko.SSHException) as exc:
-            raise ConnectError(f"certificate {certificate!r} cannot be used with key {path!r}: {exc}") from None
+            raise ConnectError(f"certificate {certificate!r} cannot be used with key {path!r}: {reason(exc)}") from None
     return key
 
 
@@ -93,7 +95,7 @@ def agent_keys(setting: str) -> List[paramiko.PKey]:
         agent = paramiko.Agent()
         keys = list(agent.get_keys())
     except (paramiko.SSHException, OSError) as exc:
-        raise ConnectError(f"{setting}: cannot talk to the ssh-agent at {sock}: {exc}; "
+        raise ConnectError(f"{setting}: cannot talk to the ssh-agent at {sock}: {reason(exc)}; "
                            f"is it still running?") from None
     if not keys:
         log.warning("%s: the ssh-agent at %s holds no keys (add one with ssh-add)", setting, sock)
@@ -138,8 +140,6 @@ def authenticate(transport: paramiko.Transport, username: str, methods: List[Aut
     Raises :class:`~hatchway_ssh.errors.AuthenticationFailed` naming the
     methods tried and those the server allows.
     """
-    from .errors import AuthenticationFailed
-
     if not methods:
         raise ConnectError(f"{hop}: no way to log in is configured: set ssh_password, ssh_private_key_file "
                            f"or ssh_agent_auth")

@@ -20,12 +20,15 @@ import paramiko
 from hatchway.errors import ConnectError, RetryableConnectError
 
 from .auth import AuthMethod, authenticate
-from .errors import ChannelOpenFailed
+from .errors import ChannelOpenFailed, reason
 from .hostkeys import HostKeyPolicy
 
 __all__ = ["Connection", "Hop", "dial", "open_transport", "WINDOW_SIZE", "MAX_PACKET_SIZE", "PREFERRED_CIPHERS"]
 
 log = logging.getLogger("hatchway.ssh")
+# paramiko logs a reset connection itself; with no handler set up that reaches stderr through
+# logging.lastResort as a stray line. Our errors say what happened; a configured log still gets it.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 #: Channel window: large enough for full speed on loopback and LANs, small enough to bound memory (measured).
 WINDOW_SIZE = 8 * 1024 * 1024
@@ -83,7 +86,7 @@ def dial(host: str, port: int, timeout: float, what: str) -> socket.socket:
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
     except socket.gaierror as exc:
-        raise RetryableConnectError(f"cannot resolve the {what} host {host!r}: {exc.strerror}") from None
+        raise RetryableConnectError(f"cannot resolve the {what} host {host!r}: {exc.strerror or reason(exc)}") from None
     except UnicodeError:
         raise RetryableConnectError(f"cannot resolve the {what} host {host!r}: not a valid host name") from None
     except ConnectionRefusedError:
@@ -138,10 +141,10 @@ def open_transport(sock: Any, hop: Hop, ciphers: Sequence[str], kex: Sequence[st
         try:
             transport.start_client(timeout=handshake_timeout)
         except paramiko.IncompatiblePeer as exc:
-            raise ConnectError(f"{hop}: no algorithm in common with the server ({exc}); "
+            raise ConnectError(f"{hop}: no algorithm in common with the server ({reason(exc)}); "
                                f"check ssh_ciphers and ssh_key_exchange_algorithms") from None
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise RetryableConnectError(f"{hop}: SSH handshake failed: {exc or type(exc).__name__}") from None
+            raise RetryableConnectError(f"{hop}: SSH handshake failed: {reason(exc)}") from None
         if not (transport.is_active() and transport.initial_kex_done):  # start_client returns on timeout
             raise RetryableConnectError(f"{hop}: the SSH handshake did not finish within {handshake_timeout:g}s "
                                         f"(the port answers but no SSH server speaks: still booting?)")
@@ -149,11 +152,11 @@ def open_transport(sock: Any, hop: Hop, ciphers: Sequence[str], kex: Sequence[st
         try:
             authenticate(transport, hop.username, hop.methods, str(hop))
         except (EOFError, OSError) as exc:
-            raise RetryableConnectError(f"{hop}: connection lost while logging in: {exc}") from None
+            raise RetryableConnectError(f"{hop}: connection lost while logging in: {reason(exc)}") from None
         except paramiko.SSHException as exc:
             if isinstance(exc, paramiko.AuthenticationException):
                 raise
-            raise RetryableConnectError(f"{hop}: connection lost while logging in: {exc}") from None
+            raise RetryableConnectError(f"{hop}: connection lost while logging in: {reason(exc)}") from None
         return transport
     except BaseException:
         transport.close()
@@ -200,6 +203,15 @@ class Connection:
     @property
     def active(self) -> bool:
         return self.transport.is_active() and not self._stop.is_set()
+
+    def lost(self, wait: float = 1.0) -> bool:
+        """Is the connection gone? An operation that just failed may have seen it first: wait a moment."""
+        deadline = time.monotonic() + wait
+        while self.transport.is_active():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     @contextlib.contextmanager
     def busy(self) -> Iterator[None]:
@@ -252,7 +264,7 @@ class Connection:
         try:
             return self.transport.open_session(timeout=timeout)
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise ChannelOpenFailed(f"{self.hop}: cannot open a channel: {exc or type(exc).__name__}") from None
+            raise ChannelOpenFailed(f"{self.hop}: cannot open a channel: {reason(exc)}") from None
 
     def on_close(self, closer: Callable[[], None]) -> None:
         self._closers.append(closer)
@@ -289,7 +301,7 @@ def connect(target: Hop, *, bastion: Optional[Hop] = None, proxy: Optional[dict]
                                         f"{exc.text or exc}") from None
         except (paramiko.SSHException, EOFError, OSError) as exc:
             bastion_transport.close()
-            raise RetryableConnectError(f"{bastion}: connection lost while opening the way to the target: {exc}"
+            raise RetryableConnectError(f"{bastion}: connection lost while opening the way to the target: {reason(exc)}"
                                         ) from None
     elif proxy is not None:
         sock = dial_socks5(proxy["host"], proxy["port"], proxy.get("username"), proxy.get("password"),

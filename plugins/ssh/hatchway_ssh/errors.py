@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from hatchway.errors import CommunicatorError, RetryableConnectError
 
-__all__ = ["AuthenticationFailed", "ChannelOpenFailed"]
+__all__ = ["AuthenticationFailed", "ChannelOpenFailed", "reason"]
+
+
+def reason(exc: BaseException) -> str:
+    """An exception as message text: its own words, or its type when it has none (an empty EOFError)."""
+    return str(exc) or type(exc).__name__
 
 
 class AuthenticationFailed(RetryableConnectError):

@@ -13,7 +13,7 @@ from hatchway.communicator import DISCONNECTED, OutputStream
 from hatchway.errors import CommandTimeout, CommunicatorError, RemotePathError
 
 from .connection import Connection
-from .errors import ChannelOpenFailed
+from .errors import ChannelOpenFailed, reason
 
 __all__ = ["run_command", "start_command", "stop_command", "Pumps", "close_channel", "send_all", "StderrCollector",
            "finish_transfer"]
@@ -62,7 +62,7 @@ def start_command(conn: Connection, command: str, pty: bool = False, forward_age
         chan.exec_command(command)
     except (paramiko.SSHException, EOFError, OSError) as exc:
         close_channel(chan)
-        raise ChannelOpenFailed(f"{conn.hop}: cannot start a command: {exc or type(exc).__name__}") from None
+        raise ChannelOpenFailed(f"{conn.hop}: cannot start a command: {reason(exc)}") from None
     return chan
 
 
@@ -195,7 +195,7 @@ class StderrCollector:
 
 def transfer_error(conn: Connection, path: str, action: str, stderr: bytes, status: int) -> CommunicatorError:
     """The error for a failed remote step, naming the path and what the remote said."""
-    if not conn.transport.is_active():
+    if conn.lost():
         return CommunicatorError(f"{conn.hop}: connection lost while trying to {action} {path!r}")
     said = stderr.decode("utf-8", "replace").strip().splitlines()
     detail = said[-1] if said else f"exit status {status}"

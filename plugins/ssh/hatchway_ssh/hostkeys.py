@@ -9,6 +9,8 @@ import paramiko
 
 from hatchway.errors import ConnectError
 
+from .errors import reason
+
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Hop
 
@@ -58,7 +60,7 @@ class HostKeyPolicy:
         try:
             known = paramiko.HostKeys(path)
         except (OSError, paramiko.SSHException) as exc:
-            raise ConnectError(f"ssh_known_hosts_file {path!r} cannot be read: {exc}") from None
+            raise ConnectError(f"ssh_known_hosts_file {path!r} cannot be read: {reason(exc)}") from None
         names = [hop.host] if hop.port == 22 else [f"[{hop.host}]:{hop.port}"]
         entries = None
         for name in names:

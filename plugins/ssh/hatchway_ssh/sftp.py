@@ -19,7 +19,7 @@ from hatchway.errors import CommunicatorError, RemotePathError
 from hatchway.files import atomic_writer, is_excluded, walk
 
 from .connection import Connection
-from .errors import ChannelOpenFailed
+from .errors import ChannelOpenFailed, reason
 from .remote import parent_of, stage_name
 
 __all__ = ["session", "upload_file", "download_file", "upload_tree", "download_tree", "remote_kind"]
@@ -45,21 +45,23 @@ def session(conn: Connection, path: str, action: str) -> Iterator[paramiko.SFTPC
             client = paramiko.SFTPClient.from_transport(conn.transport, window_size=None, max_packet_size=None)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             if not conn.transport.is_active():
-                raise ChannelOpenFailed(f"{conn.hop}: cannot open a channel: {exc or type(exc).__name__}") from None
-            raise CommunicatorError(f"{conn.hop}: cannot start the sftp subsystem to {action} {path!r}: {exc}; "
+                raise ChannelOpenFailed(f"{conn.hop}: cannot open a channel: {reason(exc)}") from None
+            raise CommunicatorError(f"{conn.hop}: cannot start the sftp subsystem to {action} {path!r}: {reason(exc)}; "
                                     f"try ssh_file_transfer_method \"scp\"") from None
         if client is None:
             raise CommunicatorError(f"{conn.hop}: the server refused the sftp subsystem")
         try:
             yield client
         except (EOFError, paramiko.SSHException) as exc:
-            raise CommunicatorError(f"{conn.hop}: connection lost while trying to {action} {path!r}: "
-                                    f"{exc or type(exc).__name__}") from None
+            if conn.lost():
+                raise CommunicatorError(f"{conn.hop}: connection lost while trying to {action} {path!r}") from None
+            raise CommunicatorError(f"{conn.hop}: cannot {action} {path!r}: {reason(exc)}") from None
         except OSError as exc:
-            if isinstance(exc, (RemotePathError, CommunicatorError)):
-                raise
-            if not conn.transport.is_active() or exc.errno is None:
-                raise CommunicatorError(f"{conn.hop}: cannot {action} {path!r}: {exc}") from None
+            if exc.errno is None or not conn.transport.is_active():  # a socket error, not the server's answer
+                if conn.lost():
+                    raise CommunicatorError(f"{conn.hop}: connection lost while trying to {action} {path!r}"
+                                            ) from None
+                raise CommunicatorError(f"{conn.hop}: cannot {action} {path!r}: {reason(exc)}") from None
             raise RemotePathError(f"{conn.hop}: cannot {action} {path!r}: {exc.strerror or exc}") from None
         finally:
             with contextlib.suppress(Exception):

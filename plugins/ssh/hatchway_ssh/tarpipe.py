@@ -19,6 +19,7 @@ from hatchway.communicator import Transfer
 from hatchway.errors import CommunicatorError, HatchwayError
 
 from .connection import Connection
+from .errors import reason
 from .execute import StderrCollector, close_channel, finish_transfer, send_all, start_command
 from .remote import q, staged_publish
 
@@ -83,10 +84,10 @@ def download_tree(conn: Connection, source: str, destination: Path, exclude: Seq
                 raise
             except (EOFError, OSError, paramiko.SSHException) as exc:
                 finish_transfer(conn, chan, stderr, source, "download")
-                raise CommunicatorError(f"{conn.hop}: reading the tar stream of {source!r} failed: {exc}") from None
+                raise CommunicatorError(f"{conn.hop}: reading the tar stream of {source!r} failed: {reason(exc)}") from None
             except Exception as exc:  # tarfile.ReadError on an empty stream (cd failed)
                 finish_transfer(conn, chan, stderr, source, "download")
-                raise CommunicatorError(f"{conn.hop}: bad tar stream from {source!r}: {exc}") from None
+                raise CommunicatorError(f"{conn.hop}: bad tar stream from {source!r}: {reason(exc)}") from None
             finish_transfer(conn, chan, stderr, source, "download")
         finally:
             close_channel(chan)

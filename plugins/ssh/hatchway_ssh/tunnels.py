@@ -14,6 +14,7 @@ from hatchway.errors import ConnectError
 
 from .config import Tunnel
 from .connection import Connection
+from .errors import reason
 
 __all__ = ["open_all"]
 
@@ -44,7 +45,7 @@ def _local(conn: Connection, tunnel: Tunnel) -> None:
         server = socket.create_server(("127.0.0.1", tunnel.port))
     except OSError as exc:
         raise ConnectError(f"ssh_local_tunnels {tunnel.port}:{tunnel.host}:{tunnel.host_port}: cannot listen on "
-                           f"localhost:{tunnel.port}: {exc.strerror}") from None
+                           f"localhost:{tunnel.port}: {exc.strerror or reason(exc)}") from None
     server.settimeout(0.5)
     stop = threading.Event()
 
@@ -92,7 +93,7 @@ def _remote(conn: Connection, tunnel: Tunnel) -> None:
         conn.transport.request_port_forward("localhost", tunnel.port, handler)
     except paramiko.SSHException as exc:
         raise ConnectError(f"{conn.hop}: ssh_remote_tunnels {tunnel.port}:{tunnel.host}:{tunnel.host_port}: "
-                           f"the server refused to listen on localhost:{tunnel.port} ({exc}); is "
+                           f"the server refused to listen on localhost:{tunnel.port} ({reason(exc)}); is "
                            f"AllowTcpForwarding on and the port free?") from None
 
     def close() -> None:
