@@ -292,6 +292,12 @@ class SSHCommunicator(hatchway.Communicator):
         return True
 
     # -- cleanup ---------------------------------------------------------------
+    def disconnect(self) -> None:
+        """Close the connection and tunnels but keep credentials (for ``pause_before_connecting``:
+        unlike :meth:`cleanup`, the temporary key stays authorized for the reconnect)."""
+        with self._lock:
+            self._drop()
+
     @hatchway.hookimpl
     def cleanup(self) -> None:
         with self._lock:
