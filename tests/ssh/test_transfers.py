@@ -283,3 +283,21 @@ def test_temporary_key_is_cleared_even_after_a_reboot(relays, fresh_sshd, client
         back.join(30)
     assert name not in admin.run("cat ~/.ssh/authorized_keys").text
     admin.run("rm -f ~/.ssh/authorized_keys")
+
+
+def test_disconnect_keeps_the_temporary_key_for_a_reconnect(relays, sshd, client_key):
+    """pause_before_connecting disconnects and connects again: the key must still work then."""
+    name = "hatchway_tmp_pause"
+    private, public = generate_key_pair("ed25519", 0, name)
+    admin = relays(sshd, ssh_private_key_file=str(client_key))
+    admin.run("mkdir -p ~/.ssh && chmod 700 ~/.ssh")
+    admin.upload(io.BytesIO(f"{public}\n".encode()), ".ssh/authorized_keys", mode=0o600)
+    relay = relays(sshd, target=Target(data={"ssh_private_key": private}), ssh_clear_authorized_keys=True,
+                   temporary_key_pair_name=name)
+    relay.communicator.disconnect()
+    assert name in admin.run("cat ~/.ssh/authorized_keys").text
+    relay.connect()
+    assert relay.execute("true") == 0
+    relay.cleanup()
+    assert name not in admin.run("cat ~/.ssh/authorized_keys").text
+    admin.run("rm -f ~/.ssh/authorized_keys")
