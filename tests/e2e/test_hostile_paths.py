@@ -1,14 +1,16 @@
 """Hostile remote paths through ``hatchway build``, for every communicator and both directions.
 
-One template per communicator moves files whose names hold spaces, quotes,
-``$(...)``, backticks, ``;``, newlines, globs, unicode and leading dashes
-with the ``file`` provisioner (single files and whole trees, up and down),
-and runs ``shell`` scripts from such folders (local, ssh, docker). Afterwards the names must be
-exactly the same on the remote side and back here, and no ``touch`` planted
-in a name may have run: the planted name is searched for on the whole
-machine (and, for docker, in the container's exported filesystem).
-Trees holding a symbolic link loop go both ways too: their files arrive,
-or one clear line names the loop.
+One template per communicator (local, ssh with scp+tar, scp and sftp,
+docker, winrm) moves files whose names hold spaces, quotes, ``$(...)``,
+backticks, ``;``, ``&&``, newlines, globs, unicode and leading dashes with
+the ``file`` provisioner (single files and whole trees, up and down), and
+``shell`` scripts run from such folders (local, ssh, docker). Afterwards
+the names must be exactly the same on the remote side and back here, and
+no ``touch`` planted in a name may have run: the planted name is searched
+for on the whole machine (and, for docker, in the container's exported
+filesystem). Also: backslashes, the longest names (255 bytes), and trees
+holding a symbolic link loop (their files arrive, or one clear line names
+the loop).
 
 The communicator contract (hatchway.testing.contract) covers the relay
 level; this covers what a template and the CLI add on top.
@@ -323,8 +325,6 @@ def scripts_expected() -> Dict[str, bytes]:
     return {f"{SH_FOLDER}/{SH_FILE}": b"#!/bin/sh -e\necho first-script-ran\n"}
 
 
-
-
 @pytest.mark.parametrize("kind", ["local", "ssh-tar", "docker"])
 def test_shell_script_paths(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     target = machine(kind, tmp_path, request)
@@ -339,14 +339,7 @@ def test_shell_script_paths(kind: str, tmp_path: Path, request: pytest.FixtureRe
             os.unlink(path)
 
 
-
-
-@pytest.mark.parametrize("kind", [
-    "local",
-    "ssh-tar",
-    "ssh-sftp",
-    "docker",
-])
+@pytest.mark.parametrize("kind", ["local", "ssh-tar", "ssh-sftp", "docker"])
 def test_backslash_names(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """A backslash is an ordinary character in a POSIX name: a tree holding one goes up and back exactly."""
     target = machine(kind, tmp_path, request)
