@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .communicator import Transfer
-from .errors import RemotePathError
+from .errors import CommunicatorError, RemotePathError
 from .files import CHUNK, atomic_writer, copy_stream, is_excluded, walk
 
 __all__ = [
     "tar_header", "tar_hardlink_header", "tar_body", "tar_stream", "tar_file_stream",
-    "extract_tar", "extract_single_file", "UnsafeArchive", "IterStream", "END",
+    "extract_tar", "extract_single_file", "UnsafeArchive", "BrokenArchive", "IterStream", "END",
 ]
 
 BLOCK = tarfile.BLOCKSIZE
@@ -34,6 +34,48 @@ END = b"\0" * (2 * BLOCK)
 
 class UnsafeArchive(RemotePathError):
     """An archive entry would land outside the destination: it is refused."""
+
+
+class BrokenArchive(CommunicatorError):
+    """An archive stream is not an archive, or broke off part-way."""
+
+
+class _Watched(io.RawIOBase):
+    """A pass-through reader that remembers whether it hit EOF and the last block it read."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.eof = False
+        self.tail = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: "bytearray | memoryview") -> int:  # type: ignore[override]
+        data = self.raw.read(len(b))
+        if not data:
+            self.eof = True
+            return 0
+        n = len(data)
+        b[:n] = data
+        self.tail = (self.tail + data)[-BLOCK:]
+        return n
+
+    def check_complete(self) -> None:
+        """A tar ends with zero blocks: one that reached EOF on other bytes was cut off."""
+        if self.eof and self.tail.strip(b"\0"):
+            raise BrokenArchive("the archive stream ended part-way (no end-of-archive marker): it was cut off")
+
+
+@contextlib.contextmanager
+def _reading(stream: BinaryIO) -> Iterator[_Watched]:
+    """Turn what ``tarfile`` raises on a broken stream into one :class:`BrokenArchive`."""
+    watched = _Watched(stream)
+    try:
+        yield watched
+    except tarfile.TarError as exc:
+        raise BrokenArchive(f"the archive stream is broken: {exc}") from None
+    watched.check_complete()
 
 
 def tar_header(name: str, size: int, mode: int, is_dir: bool, mtime: float,
@@ -171,7 +213,7 @@ def extract_tar(stream: BinaryIO, destination: Path, exclude: Sequence[str] = ()
     count = 0
     dir_modes = []
     links: List[Tuple[str, Path, str]] = []
-    with tarfile.open(fileobj=stream, mode="r|*") as archive:
+    with _reading(stream) as watched, tarfile.open(fileobj=watched, mode="r|*") as archive:
         for member in archive:
             rel = _safe_name(member.name, strip)
             if rel is None:
@@ -245,7 +287,7 @@ def _make_links(destination: Path, links: List[Tuple[str, Path, str]]) -> None:
 def extract_single_file(stream: BinaryIO, destination: Union[Path, BinaryIO],
                         transfer: Optional[Transfer] = None) -> None:
     """Write the one regular file in a tar stream to a path (atomically) or a writable stream."""
-    with tarfile.open(fileobj=stream, mode="r|*") as archive:
+    with _reading(stream) as watched, tarfile.open(fileobj=watched, mode="r|*") as archive:
         for member in archive:
             if not member.isfile():
                 if member.isdir():

@@ -175,13 +175,8 @@ def test_extract_tar_keeps_what_stays_inside(box: Box) -> None:
     box.unharmed()
 
 
-TAR_ERROR_BUG = ("core/hatchway/archives.py extract_tar lets tarfile.ReadError out of a truncated or non-tar stream "
-                 "(each communicator must wrap it, or a build says 'internal error'), and a stream cut inside a "
-                 "header after the first member ends silently (tarfile takes it for the end): it should raise a "
-                 "HatchwayError saying the stream broke off, also when the end-of-archive blocks never came")
 
 
-@pytest.mark.xfail(strict=True, reason=TAR_ERROR_BUG)
 @pytest.mark.parametrize("cut", ["half-way", "in-a-header", "no-end-blocks", "empty", "garbage"])
 def test_extract_tar_of_a_broken_stream_is_a_hatchway_error(box: Box, cut: str) -> None:
     whole = tar_bytes([reg("small.txt", b"small\n"), reg("big.bin", b"z" * 300_000)])
@@ -453,11 +448,8 @@ def test_ssh_tree_download_of_a_truncated_tar_stream(box: Box, crafted_tar_sshd:
     box.unharmed()
 
 
-CORRUPT_ZIP_BUG = ("plugins/winrm/hatchway_winrm/ziptree.py extract_tree lets zipfile.BadZipFile ('Bad CRC-32 for file "
-                   "...') escape: a build reports 'internal error' instead of naming the download and the entry")
 
 
-@pytest.mark.xfail(strict=True, reason=CORRUPT_ZIP_BUG)
 def test_winrm_directory_download_of_a_corrupt_zip(box: Box, tmp_path: Path, wsman, monkeypatch) -> None:
     from servers.wsman.standins import hatchway_winrm as standin
 

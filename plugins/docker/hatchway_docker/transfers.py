@@ -29,7 +29,7 @@ from typing import Any, BinaryIO, Callable, Iterator, List, Optional, Sequence, 
 
 import attrs
 
-from hatchway.archives import (END, IterStream, UnsafeArchive, extract_single_file, extract_tar, tar_body,
+from hatchway.archives import (END, BrokenArchive, IterStream, UnsafeArchive, extract_single_file, extract_tar, tar_body,
                                tar_hardlink_header, tar_header)
 from hatchway.communicator import Transfer
 from hatchway.errors import CommunicatorError, RemotePathError
@@ -265,6 +265,8 @@ class Archive:
                 else:
                     transfer.start(info.size)
                     extract_single_file(stream, destination, transfer)
+        except BrokenArchive as exc:
+            raise BrokenArchive(f"cannot download {source!r} from container {self.container[:12]}: {exc}") from None
         finally:
             _close(chunks)
 

@@ -80,6 +80,9 @@ def download_tree(conn: Connection, source: str, destination: Path, exclude: Seq
             reader = io.BufferedReader(_ChannelReader(chan), buffer_size=1024 * 1024)
             try:
                 archives.extract_tar(reader, destination, exclude, transfer=transfer)
+            except archives.BrokenArchive as exc:
+                finish_transfer(conn, chan, stderr, source, "download")
+                raise CommunicatorError(f"{conn.hop}: bad tar stream from {source!r}: {exc}") from None
             except HatchwayError:  # an unsafe entry, a local path problem: said clearly already
                 raise
             except (EOFError, OSError, paramiko.SSHException) as exc:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
+import zlib
 from pathlib import Path
 from typing import BinaryIO, Optional, Sequence
 
-from hatchway.archives import UnsafeArchive
+from hatchway.archives import BrokenArchive, UnsafeArchive
 from hatchway.communicator import Transfer
-from hatchway.files import CHUNK, atomic_writer, is_excluded, walk
+from hatchway.files import CHUNK, atomic_writer, copy_stream, is_excluded, walk
 
 __all__ = ["write_tree", "extract_tree"]
 
@@ -70,7 +71,11 @@ def extract_tree(source: BinaryIO, destination: Path, exclude: Sequence[str] = (
     destination.mkdir(parents=True, exist_ok=True)
     count = 0
     dir_modes = []
-    with zipfile.ZipFile(source) as archive:
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise BrokenArchive(f"the zip is broken: {exc}") from None
+    with archive:
         for info in archive.infolist():
             rel = _safe_name(info.filename)
             if rel is None or is_excluded(rel, exclude):
@@ -86,14 +91,11 @@ def extract_tree(source: BinaryIO, destination: Path, exclude: Sequence[str] = (
                 if mode is not None:
                     dir_modes.append((target, mode))
                 continue
-            with archive.open(info) as reader, atomic_writer(target, mode) as out:
-                while True:
-                    chunk = reader.read(CHUNK)
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    if transfer is not None:
-                        transfer.advance(len(chunk))
+            try:
+                with archive.open(info) as reader, atomic_writer(target, mode) as out:
+                    copy_stream(reader, out, transfer)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise BrokenArchive(f"the zip is broken at entry {info.filename!r}: {exc}") from None
             count += 1
     for path, mode in reversed(dir_modes):
         os.chmod(path, mode)
