@@ -153,3 +153,13 @@ def test_windows_restart_times_out_with_the_key_named(ctx):
         make(WindowsRestartProvisioner, restart_command="true", restart_check_command="exit 1",
              restart_timeout="3s").provision(ctx.context)
     assert "restart_timeout" in str(info.value)
+
+
+def test_powershell_path_quotes_are_doubled_in_the_default_command():
+    """&'{{.Path}}' keeps a ' in remote_path a name (PowerShell does not run here: the command text is checked)."""
+    from hatchway_winrm.provisioners import PS_EXECUTE, PowerShellProvisioner
+    from hatchway.template.functions import RenderContext, render
+
+    quoted = PowerShellProvisioner.quote_path(None, "c:/it's here/x.ps1")  # type: ignore[arg-type]
+    command = render(PS_EXECUTE, RenderContext(data={"Path": quoted, "Vars": "c:/v.ps1"}))
+    assert "&'c:/it''s here/x.ps1'" in command

@@ -107,6 +107,10 @@ class _ScriptProvisioner(Provisioner):
     def body(self, script: bytes) -> bytes:
         return script
 
+    def quote_path(self, path: str) -> str:
+        """``{{.Path}}`` as it goes into ``execute_command``."""
+        return path
+
     def provision(self, ctx: BuildContext) -> None:
         c = self.config
         relay = ctx.communicator
@@ -119,7 +123,7 @@ class _ScriptProvisioner(Provisioner):
             ctx.ui.say(f"Provisioning with {self.label}: {label}")
             data = self.prepare(ctx, env)
             data["Path"] = remote
-            command = ctx.render(c.execute_command, data)
+            command = ctx.render(c.execute_command, {**data, "Path": self.quote_path(remote)})
             stdout, stderr, flush = ctx.ui.output_streams()
             payload = self.body(body)
 
@@ -173,6 +177,10 @@ class PowerShellProvisioner(_ScriptProvisioner):
 
     def uploaded(self, data: Dict[str, str]) -> List[str]:
         return [data["Path"], data["Vars"]]
+
+    def quote_path(self, path: str) -> str:
+        """Inside the default command's ``&'{{.Path}}'``: quotes doubled, so a ``'`` in the path is a name."""
+        return ps_quote(path)[1:-1]
 
     def body(self, script: bytes) -> bytes:
         c: PowerShellConfig = self.config
