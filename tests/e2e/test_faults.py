@@ -495,8 +495,6 @@ def test_winrm_connections_dropped_mid_command(wsman_user, tmp_path: Path) -> No
     assert build.stray_lines() == []
 
 
-@pytest.mark.xfail(strict=True, reason="hatchway_winrm Session: a channel marked broken after Disconnected is "
-                   "released without Signal/Delete, so cleanup leaves its shell (and command) on the host")
 def test_winrm_shell_whose_connection_dropped_is_deleted_at_cleanup(wsman_user, tmp_path: Path) -> None:
     server = wsman_user
     _drop_mid_command(server, tmp_path)

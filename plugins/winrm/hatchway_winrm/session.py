@@ -44,6 +44,8 @@ log = logging.getLogger("hatchway.winrm")
 RECONNECTS = 3
 #: Idle shells kept open for the next command.
 IDLE_SHELLS = 4
+#: Seconds allowed to delete a shell whose connection dropped, at cleanup (the host may be gone).
+ORPHAN_TIMEOUT = 5
 #: The largest response we ask for (MaxEnvelopeSize): Windows 2012+'s 500 KB, as pypsrp assumes;
 #: pywinrm's own 153600 (150 KB, what 2008 R2 allows) after a refusal.
 BIG_ENVELOPE, SMALL_ENVELOPE = 512000, 153600
@@ -123,6 +125,7 @@ class Session:
         self.envelope_size = BIG_ENVELOPE
         self._envelope_limit: "Optional[int] | bool" = False  # False: not read yet
         self._idle: List[Channel] = []
+        self._orphans: List[str] = []  # shells whose connection dropped mid-command
         self._lock = threading.Lock()
         self._closed = False
 
@@ -251,6 +254,9 @@ class Session:
 
     def release(self, channel: Channel) -> None:
         if channel.broken or channel.shell_id is None:
+            if channel.broken and channel.shell_id is not None:
+                with self._lock:  # its connection broke, not necessarily its shell: delete that at close()
+                    self._orphans.append(channel.shell_id)
             channel.close()
             return
         with self._lock:
@@ -260,11 +266,36 @@ class Session:
         channel.close()
 
     def close(self) -> None:
+        """Delete every shell this session opened: the idle ones, and (best effort, briefly) the
+        ones whose connection dropped mid-command, so no shell or command lingers on the host."""
         with self._lock:
             idle, self._idle = self._idle, []
+            orphans, self._orphans = self._orphans, []
             self._closed = True
         for channel in idle:
             channel.close()
+        if orphans:
+            self._delete_orphans(orphans)
+
+    def _delete_orphans(self, shell_ids: List[str]) -> None:
+        try:
+            protocol = self.new_protocol()
+        except Exception as exc:  # pragma: no cover - the config worked for the session itself
+            log.debug("cannot delete dropped shells: %s", exc)
+            return
+        protocol.transport.read_timeout_sec = ORPHAN_TIMEOUT + 1
+        protocol.operation_timeout_sec = ORPHAN_TIMEOUT
+        try:
+            for shell_id in shell_ids:
+                try:
+                    protocol.close_shell(shell_id, close_session=False)
+                except Exception as exc:  # the host is gone, or deleted the shell itself
+                    log.debug("deleting dropped shell %s: %s", shell_id, exc)
+        finally:
+            try:
+                protocol.transport.close_session()
+            except Exception:  # pragma: no cover
+                pass
 
     # -- commands ------------------------------------------------------
     def run(
