@@ -213,6 +213,20 @@ class Connection:
             time.sleep(0.05)
         return True
 
+    def answers(self, timeout: float = 5.0) -> bool:
+        """Does the server still answer? A request that wants a reply, waited for ``timeout`` seconds."""
+        if not self.transport.is_active():
+            return False
+        done = threading.Event()
+
+        def ask() -> None:
+            with contextlib.suppress(Exception):
+                self.transport.global_request("keepalive@openssh.com", wait=True)
+            done.set()
+
+        threading.Thread(target=ask, daemon=True).start()
+        return done.wait(timeout) and self.transport.is_active()
+
     @contextlib.contextmanager
     def busy(self) -> Iterator[None]:
         with self._lock:

@@ -141,12 +141,10 @@ def exit_status(conn: Connection, chan: paramiko.Channel) -> int:
     """The command's exit status, or DISCONNECTED when the connection went away before it came."""
     if chan.exit_status_ready() and chan.recv_exit_status() >= 0:
         return chan.recv_exit_status()
-    if conn.transport.is_active():
-        # No status on a live connection: killed by a signal, or sshd is going down (a reboot).
-        threading.Event().wait(0.5)
-        if conn.transport.is_active() and not conn.timed_out:
-            log.info("%s: the command ended without an exit status (killed by a signal?)", conn.hop)
-            return 255
+    # No status: killed by a signal on a live connection, or the connection is going (a reboot).
+    if not conn.timed_out and conn.answers():
+        log.info("%s: the command ended without an exit status (killed by a signal?)", conn.hop)
+        return 255
     return DISCONNECTED
 
 
