@@ -113,6 +113,7 @@ class Transfer:
         self.done = 0
         self._on_start: List[Callable[["Transfer"], Any]] = []
         self._on_advance: List[Callable[["Transfer", int], Any]] = []
+        self._lock = threading.Lock()
 
     def on_start(self, callback: Callable[["Transfer"], Any]) -> None:
         self._on_start.append(callback)
@@ -127,7 +128,8 @@ class Transfer:
             callback(self)
 
     def advance(self, n: int) -> None:
-        """Record ``n`` more bytes moved."""
-        self.done += n
-        for callback in self._on_advance:
-            callback(self, n)
+        """Record ``n`` more bytes moved (thread-safe: parallel channels may report at once)."""
+        with self._lock:
+            self.done += n
+            for callback in self._on_advance:
+                callback(self, n)

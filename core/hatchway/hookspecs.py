@@ -11,7 +11,7 @@ the plugins of the entry-point group ``hatchway`` are loaded. Each receives a
         register(LxdCommunicator)
 
 **Communicator hooks** (``connect``, ``upload``, ``download``, ``execute``,
-``cleanup``) are called through a per-build relay (:mod:`hatchway.relay`) in
+``cleanup``, and the optional ``disconnect``) are called through a per-build relay (:mod:`hatchway.relay`) in
 which exactly one communicator is registered, plus observers: new-style
 wrappers (``@hookimpl(wrapper=True)``) that log, time or draw progress
 around every call. A communicator implements them as methods. As with every
@@ -170,6 +170,15 @@ class CommunicatorSpecs:
         - A missing ``source`` raises :class:`~hatchway.errors.RemotePathError`
           naming it. Entries that would land outside ``destination``
           (absolute names, ``..``, escaping links) are refused.
+        """
+
+    @hookspec
+    def disconnect(self) -> None:
+        """Close the connection only, keeping what a reconnect needs (temporary keys...).
+
+        Optional: used by ``pause_before_connecting`` (connect, disconnect,
+        wait, connect again). A communicator without it is sent ``cleanup``
+        instead, which must then leave it able to connect again.
         """
 
     @hookspec

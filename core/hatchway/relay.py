@@ -29,7 +29,7 @@ __all__ = ["Relay", "CommandResult", "remote_join", "remote_basename"]
 
 log = logging.getLogger("hatchway.relay")
 
-_HOOKS = ("connect", "execute", "upload", "download", "cleanup")
+_HOOKS = ("connect", "execute", "upload", "download", "disconnect", "cleanup")
 
 LocalPath = Union[str, "os.PathLike[str]"]
 
@@ -112,7 +112,7 @@ class Relay:
         cancelled = cancelled or threading.Event()
         self._retry_connect(timeout, cancelled, on_retry)
         if pause_before_connecting > 0:
-            self.hook.cleanup()
+            self.disconnect()
             if cancelled.wait(pause_before_connecting):
                 raise BuildCancelled("cancelled while pausing before connecting")
             self._retry_connect(timeout, cancelled, on_retry)
@@ -238,6 +238,14 @@ class Relay:
         return local
 
     # -- cleanup -------------------------------------------------------
+    def disconnect(self) -> None:
+        """Close the connection, keeping credentials; ``cleanup`` for communicators without ``disconnect``."""
+        if self.hook.disconnect.get_hookimpls() and any(
+                impl.plugin is self.communicator for impl in self.hook.disconnect.get_hookimpls()):
+            self.hook.disconnect()
+        else:
+            self.hook.cleanup()
+
     def cleanup(self) -> None:
         """Run the communicator's cleanup once; later calls do nothing."""
         with self._lock:

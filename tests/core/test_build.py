@@ -275,3 +275,12 @@ def test_relative_sources_are_found_next_to_the_template(env, tmp_path):
     result = env.hatchway("build", str(template), cwd=elsewhere)
     assert result.returncode == 0, result.stderr
     assert (dest / "motd").read_text() == "welcome\n"
+
+
+def test_pause_before_connecting(env, tmp_path):
+    template = env.template({"builders": [local_build(pause_before_connecting="200ms")],
+                             "provisioners": [{"type": "shell", "inline": ["echo after the pause"]}]})
+    result = env.hatchway("build", str(template))
+    assert result.returncode == 0, result.stderr
+    assert "==> one: Pausing 200ms before connecting..." in result.stdout
+    assert "    one: after the pause" in result.stdout

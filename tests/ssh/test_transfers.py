@@ -298,6 +298,9 @@ def test_disconnect_keeps_the_temporary_key_for_a_reconnect(relays, sshd, client
     assert name in admin.run("cat ~/.ssh/authorized_keys").text
     relay.connect()
     assert relay.execute("true") == 0
+    # what the runner does for pause_before_connecting: connect, disconnect, wait, connect (with that key)
+    relay.wait_connected(30, pause_before_connecting=0.2)
+    assert relay.execute("true") == 0
     relay.cleanup()
     assert name not in admin.run("cat ~/.ssh/authorized_keys").text
     admin.run("rm -f ~/.ssh/authorized_keys")
