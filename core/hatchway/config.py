@@ -287,7 +287,7 @@ def build(
             problems.append(ConfigProblem(prefix + key, f"given twice (also as {name!r})", f"keep only {name!r}"))
             continue
         if key != name:
-            problems.append(ConfigProblem(prefix + key, f"is deprecated", f"use {name!r}", severity="warning"))
+            problems.append(ConfigProblem(prefix + key, "is deprecated", f"use {name!r}", severity="warning"))
         try:
             converted = _convert(value, hints.get(name, Any))
         except _Invalid as exc:

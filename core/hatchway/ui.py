@@ -15,7 +15,7 @@ import datetime as _dt
 import sys
 import threading
 import time
-from typing import IO, Any, Callable, Dict, Generator, List, Optional, Tuple
+from typing import IO, Any, Callable, Dict, Generator, Optional, Tuple
 
 from . import redact
 from .communicator import OutputStream

@@ -1,6 +1,5 @@
 """`hatchway build` end to end on the local communicator: output, exit codes, cleanup, retries, signals."""
 import json
-import os
 import signal
 import subprocess
 import sys

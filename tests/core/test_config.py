@@ -1,7 +1,6 @@
 from typing import Dict, List, Literal, Optional
 
 import attrs
-import pytest
 
 from hatchway import Duration, redact
 from hatchway.config import build, field_help, option

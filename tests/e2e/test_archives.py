@@ -290,19 +290,8 @@ def test_winrm_directory_download_refuses_a_crafted_zip(box: Box, tmp_path: Path
 
 # -- docker ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def docker_engine() -> Iterator[tuple]:
-    from servers import dockerd
-
-    try:
-        engine = dockerd.start_engine()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    api = engine.client()
-    try:
-        yield engine, api, dockerd.build_images(api)
-    finally:
-        api.close()
-        engine.stop()
+def docker_engine(engine, api, images) -> tuple:
+    return engine, api, images
 
 
 @pytest.fixture

@@ -132,37 +132,6 @@ def remote_root() -> Iterator[Path]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def engine() -> Iterator[dockerd.Engine]:
-    try:
-        engine = dockerd.start_engine()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield engine
-    engine.stop()
-
-
-@pytest.fixture(scope="module")
-def api(engine: dockerd.Engine):
-    client = engine.client()
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def image(api) -> str:
-    return dockerd.build_images(api)["shell"]
-
-
-@pytest.fixture
-def label(api) -> Iterator[str]:
-    """A label the test's containers carry; whatever a failing test left is removed."""
-    value = uuid.uuid4().hex[:12]
-    yield value
-    for container in api.containers(all=True, filters={"label": f"hatchway-e2e={value}"}):
-        api.remove_container(container["Id"], force=True)
-
-
 def ssh_build(name: str, server: Sshd, key: Path) -> dict:
     return {"type": "null", "name": name, "communicator": "ssh", "ssh_host": server.host, "ssh_port": server.port,
             "ssh_username": TEST_USER, "ssh_private_key_file": str(key), "ssh_timeout": "1m"}

@@ -329,37 +329,6 @@ def test_machine_rebooted_mid_command_still_has_its_temporary_key_cleared(sshd, 
 
 # -- docker: a container killed mid-exec ----------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def engine() -> Iterator[dockerd.Engine]:
-    try:
-        engine = dockerd.start_engine()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield engine
-    engine.stop()
-
-
-@pytest.fixture(scope="module")
-def api(engine: dockerd.Engine):
-    client = engine.client()
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def image(api) -> str:
-    return dockerd.build_images(api)["shell"]
-
-
-@pytest.fixture
-def label(api) -> Iterator[str]:
-    """The label of this test's containers; whatever is left afterwards is removed."""
-    value = uuid.uuid4().hex[:12]
-    yield value
-    for container in api.containers(all=True, filters={"label": f"hatchway-e2e={value}"}):
-        api.remove_container(container["Id"], force=True)
-
-
 def docker_build(name: str, image: str, label: str) -> dict:
     return {"type": "docker", "name": name, "image": image, "pull": False, "discard": True,
             "run_command": ["-d", "-i", "-t", "--network=none", "-l", f"hatchway-e2e={label}",

@@ -206,20 +206,8 @@ def ssh_builder(ssh_server: tuple, method: str = "scp", tar: bool = True) -> dic
 
 
 @pytest.fixture(scope="module")
-def docker_engine() -> Iterator[tuple]:
-    from servers import dockerd
-
-    try:
-        engine = dockerd.start_engine()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    api = engine.client()
-    try:
-        images = dockerd.build_images(api)
-        yield engine, images
-    finally:
-        api.close()
-        engine.stop()
+def docker_engine(engine, images) -> tuple:
+    return engine, images
 
 
 def docker_builder(docker_engine: tuple, export: Path) -> dict:

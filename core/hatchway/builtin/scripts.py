@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from ..errors import ConfigProblem
 
 __all__ = ["local_path", "one_source", "script_sources", "shell_vars", "parse_env"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import attrs
 
@@ -19,7 +19,7 @@ from ..durations import Duration
 from ..errors import ConfigError, ConfigProblem, PluginError
 from ..plugins import Plugins
 from .functions import RenderContext, RenderError, render
-from .model import BuilderSection, PostProcessorSection, ProvisionerSection, Template
+from .model import BuilderSection, ProvisionerSection, Template
 
 __all__ = ["Plan", "BuildPlan", "StepPlan", "prepare", "resolve_variables", "ProvisionerCommon"]
 

@@ -21,7 +21,6 @@ import json
 import os
 import posixpath
 import stat as stat_module
-import tarfile
 import threading
 import time
 from pathlib import Path
