@@ -21,7 +21,9 @@ def test_hello_example_runs(env, tmp_path):
     template = tmp_path / "hello.json"
     template.write_text((ROOT / "examples" / "hello.json").read_text())
     work = tmp_path / "work"
-    result = env.hatchway("build", "-var", f"workdir={work}", str(template))
+    elsewhere = tmp_path / "elsewhere"  # the README runs it from the repository root, not from examples/
+    elsewhere.mkdir()
+    result = env.hatchway("build", "-var", f"workdir={work}", str(template), cwd=elsewhere)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (work / "greeting.txt").read_text() == "Hello from Hatchway, build hello\n"
     assert (tmp_path / "output" / "greeting.txt").read_text() == "Hello from Hatchway, build hello\n"
@@ -29,6 +31,7 @@ def test_hello_example_runs(env, tmp_path):
     out = result.stdout
     assert "==> hello: Provisioning with shell script: inline script" in out
     assert "    hello: Hello from Hatchway, build hello" in out
+    assert "    hello: downloaded: greeting.txt stamp.txt" in out
     assert "==> Builds finished. The artifacts of successful builds are:" in out
 
 
