@@ -23,6 +23,7 @@ import pluggy
 
 from . import hookspecs
 from .communicator import Communicator, OutputStream, Transfer
+from .durations import Duration
 from .errors import CommunicatorError, ConnectError, RemotePathError, RetryableConnectError, BuildCancelled
 
 __all__ = ["Relay", "CommandResult", "remote_join", "remote_basename"]
@@ -130,7 +131,7 @@ class Relay:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise ConnectError(
-                        f"timed out after {_seconds(timeout)} waiting for {self.communicator.describe()}: {exc}"
+                        f"timed out after {Duration(timeout)} waiting for {self.communicator.describe()}: {exc}"
                     ) from None
                 on_retry(exc, attempt)
                 if cancelled.wait(min(delay, remaining)):
@@ -240,8 +241,7 @@ class Relay:
     # -- cleanup -------------------------------------------------------
     def disconnect(self) -> None:
         """Close the connection, keeping credentials; ``cleanup`` for communicators without ``disconnect``."""
-        if self.hook.disconnect.get_hookimpls() and any(
-                impl.plugin is self.communicator for impl in self.hook.disconnect.get_hookimpls()):
+        if any(impl.plugin is self.communicator for impl in self.hook.disconnect.get_hookimpls()):
             self.hook.disconnect()
         else:
             self.hook.cleanup()
@@ -254,8 +254,3 @@ class Relay:
             self._cleaned = True
         self.hook.cleanup()
 
-
-def _seconds(value: float) -> str:
-    from .durations import format
-
-    return format(value)

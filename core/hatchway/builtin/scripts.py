@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 
-__all__ = ["local_path", "one_source", "script_sources", "shell_vars", "parse_env"]
+__all__ = ["local_path", "one_source", "runs_the_script", "script_sources", "shell_vars", "parse_env"]
 
 
 def local_path(name: str, template_dir: "Path | str | None") -> str:
@@ -71,3 +71,10 @@ def env_problems(pairs: Sequence[str]) -> Iterator[Tuple[str, str, str]]:
         key = pair.partition("=")[0]
         if "=" not in pair or not key or not key.replace("_", "a").isalnum():
             yield (f"environment_vars[{i}]", f"{pair!r} is not KEY=value", "e.g. \"FOO=bar\"")
+
+
+def runs_the_script(execute_command: str, example: str = "") -> Iterator[Tuple[str, str, str]]:
+    """``check()`` helper: an ``execute_command`` without ``{{.Path}}`` would never run the script."""
+    if "{{.Path}}" not in execute_command.replace(" ", ""):
+        yield ("execute_command", "does not contain {{.Path}}, so the script would never run",
+               f'e.g. "{example}"' if example else "")

@@ -17,7 +17,7 @@ from ..context import BuildContext
 from ..durations import Duration
 from ..errors import (BuildCancelled, CommandTimeout, CommunicatorError, ConnectError, ProvisionerError,
                       RemotePathError, RetryableConnectError)
-from .scripts import env_problems, one_source, parse_env, script_sources, shell_vars
+from .scripts import env_problems, one_source, parse_env, runs_the_script, script_sources, shell_vars
 
 T = TypeVar("T")
 
@@ -45,9 +45,7 @@ class ShellConfig:
     def check(self):
         yield from one_source(self)
         yield from env_problems(self.environment_vars)
-        if "{{.Path}}" not in self.execute_command.replace(" ", ""):
-            yield ("execute_command", "does not contain {{.Path}}, so the script would never run",
-                   'e.g. "chmod +x {{.Path}}; {{.Vars}} {{.Path}}"')
+        yield from runs_the_script(self.execute_command, "chmod +x {{.Path}}; {{.Vars}} {{.Path}}")
 
 
 def worth_retrying(exc: CommunicatorError) -> bool:

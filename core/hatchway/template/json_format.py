@@ -118,6 +118,11 @@ class _Parser:
             return None
         return raw
 
+    def _only_except(self, section: Dict[str, Any], path: str) -> Dict[str, List[str]]:
+        """A section's ``only`` and ``except`` lists of build names, checked."""
+        return {"only": _strings(section.get("only"), f"{path}.only", self.problems),
+                "except_": _strings(section.get("except"), f"{path}.except", self.problems)}
+
     def builders(self, raw: Any) -> List[BuilderSection]:
         if raw is None:
             self.problem("builders", "is required: a template needs at least one builder")
@@ -167,8 +172,7 @@ class _Parser:
                 type=section["type"],
                 path=path,
                 options={k: v for k, v in section.items() if k not in PROVISIONER_COMMON},
-                only=_strings(section.get("only"), f"{path}.only", self.problems),
-                except_=_strings(section.get("except"), f"{path}.except", self.problems),
+                **self._only_except(section, path),
                 override=override,
                 pause_before=section.get("pause_before"),
                 max_retries=section.get("max_retries"),
@@ -199,8 +203,7 @@ class _Parser:
                     type=section["type"],
                     path=path,
                     options={k: v for k, v in section.items() if k not in POST_PROCESSOR_COMMON},
-                    only=_strings(section.get("only"), f"{path}.only", self.problems),
-                    except_=_strings(section.get("except"), f"{path}.except", self.problems),
+                    **self._only_except(section, path),
                     keep_input_artifact=keep,
                 ))
             if chain:

@@ -15,6 +15,11 @@ import attrs
 __all__ = ["Variable", "BuilderSection", "ProvisionerSection", "PostProcessorSection", "Template"]
 
 
+def applies_to(build_name: str, only: List[str], except_: List[str]) -> bool:
+    """Packer's ``only``/``except``: does a provisioner or post-processor run on this build?"""
+    return (not only or build_name in only) and build_name not in except_
+
+
 @attrs.define
 class Variable:
     name: str
@@ -52,9 +57,7 @@ class ProvisionerSection:
     timeout: Any = None
 
     def applies_to(self, build_name: str) -> bool:
-        if self.only and build_name not in self.only:
-            return False
-        return build_name not in self.except_
+        return applies_to(build_name, self.only, self.except_)
 
 
 @attrs.define
@@ -67,9 +70,7 @@ class PostProcessorSection:
     keep_input_artifact: bool = False
 
     def applies_to(self, build_name: str) -> bool:
-        if self.only and build_name not in self.only:
-            return False
-        return build_name not in self.except_
+        return applies_to(build_name, self.only, self.except_)
 
 
 @attrs.define

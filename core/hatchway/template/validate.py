@@ -15,6 +15,7 @@ import attrs
 
 from .. import config as cfg
 from .. import redact
+from ..communicator import CommunicatorConfig
 from ..durations import Duration
 from ..errors import ConfigError, ConfigProblem, PluginError
 from ..plugins import Plugins
@@ -125,7 +126,7 @@ def _select(names: Sequence[str], only: Sequence[str], except_: Sequence[str],
 
 def _communicator_keys(plugins: Plugins) -> Dict[str, str]:
     """key -> communicator name, for every installed communicator's own keys."""
-    base = set(cfg.keys_of(_base_communicator_config()))
+    base = set(cfg.keys_of(CommunicatorConfig))
     out: Dict[str, str] = {}
     for name in plugins.names("communicator"):
         reg = plugins.find("communicator", name)
@@ -135,12 +136,6 @@ def _communicator_keys(plugins: Plugins) -> Dict[str, str]:
             if key not in base:
                 out.setdefault(key, name)
     return out
-
-
-def _base_communicator_config() -> type:
-    from ..communicator import CommunicatorConfig
-
-    return CommunicatorConfig
 
 
 def prepare(

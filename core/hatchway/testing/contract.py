@@ -23,12 +23,14 @@ transfers in both directions against bytes it wrote locally.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shlex
 import stat
+import threading
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import BinaryIO, Dict, Iterator
 
 import pytest
 
@@ -36,7 +38,7 @@ from ..communicator import OutputStream
 from ..errors import RemotePathError
 from ..relay import Relay
 
-__all__ = ["CommunicatorContract", "AWKWARD_NAMES", "make_tree"]
+__all__ = ["CommunicatorContract", "AWKWARD_NAMES", "make_tree", "piped"]
 
 #: Names that break careless quoting: spaces, quotes, $, backticks, ;, a leading dash, unicode.
 AWKWARD_NAMES = [
@@ -68,6 +70,25 @@ def make_tree(root: Path) -> Dict[str, bytes]:
     os.chmod(root / "a.txt", 0o640)
     (root / "emptydir").mkdir()
     return content
+
+
+@contextlib.contextmanager
+def piped(data: bytes) -> Iterator[BinaryIO]:
+    """A readable OS pipe (a stream of unknown size) that a thread fills with ``data``."""
+    read_fd, write_fd = os.pipe()
+
+    def writer() -> None:
+        with os.fdopen(write_fd, "wb") as w:
+            for i in range(0, len(data), 65536):
+                w.write(data[i:i + 65536])
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        with os.fdopen(read_fd, "rb") as pipe:
+            yield pipe
+    finally:
+        thread.join(60)
 
 
 def q(path: str) -> str:
@@ -189,19 +210,8 @@ class CommunicatorContract:
 
     def test_upload_pipe_of_unknown_size(self, relay: Relay, remote_dir: str) -> None:
         data = os.urandom(500_000)
-        read_fd, write_fd = os.pipe()
-        import threading
-
-        def writer() -> None:
-            with os.fdopen(write_fd, "wb") as w:
-                for i in range(0, len(data), 65536):
-                    w.write(data[i:i + 65536])
-
-        thread = threading.Thread(target=writer)
-        thread.start()
-        with os.fdopen(read_fd, "rb") as pipe:
+        with piped(data) as pipe:
             relay.upload(pipe, f"{remote_dir}/piped")
-        thread.join()
         assert self.remote_bytes(relay, f"{remote_dir}/piped") == data
 
     def test_upload_directory_without_trailing_slash_keeps_its_name(self, relay: Relay, remote_dir: str,

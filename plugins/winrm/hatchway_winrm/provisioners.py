@@ -16,7 +16,7 @@ from typing import ClassVar, Dict, List, Optional
 
 import attrs
 
-from hatchway.builtin.scripts import env_problems, one_source, parse_env, script_sources
+from hatchway.builtin.scripts import env_problems, one_source, parse_env, runs_the_script, script_sources
 from hatchway.builtin.shell import retry_until
 from hatchway.communicator import DISCONNECTED
 from hatchway.components import Provisioner
@@ -75,8 +75,7 @@ class _ScriptConfig:
     def check(self):
         yield from one_source(self)
         yield from _windows_env_problems(self.environment_vars)
-        if "{{.Path}}" not in self.execute_command.replace(" ", ""):
-            yield ("execute_command", "does not contain {{.Path}}, so the script would never run", "")
+        yield from runs_the_script(self.execute_command)
 
 
 @attrs.define(kw_only=True)
