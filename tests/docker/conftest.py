@@ -11,45 +11,9 @@ from hatchway.context import BuildContext
 from hatchway.relay import Relay
 from hatchway.template.functions import RenderContext, render
 from hatchway_docker import DockerCommunicator, DockerCommunicatorConfig
-from servers import dockerd
 
 #: Every container a test makes carries this label, so a run removes what it left behind.
 LABEL = "hatchway-test"
-
-
-@pytest.fixture(scope="session")
-def engine() -> Iterator[dockerd.Engine]:
-    """A Docker engine: the one DOCKER_HOST names if it answers, else a private dockerd started here."""
-    try:
-        engine = dockerd.start_engine()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield engine
-    finally:
-        if not engine.private:
-            _remove_labelled(engine)
-        engine.stop()
-
-
-def _remove_labelled(engine: dockerd.Engine) -> None:
-    api = engine.client()
-    for container in api.containers(all=True, filters={"label": LABEL}):
-        api.remove_container(container["Id"], force=True)
-    api.close()
-
-
-@pytest.fixture(scope="session")
-def api(engine):
-    client = engine.client()
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="session")
-def images(api) -> Dict[str, str]:
-    """``{"shell": tag, "noshell": tag}``: busybox images imported into the engine."""
-    return dockerd.build_images(api)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import pytest
 from hatchway.communicator import Target
 from hatchway.errors import CommandTimeout, CommunicatorError, ConnectError, RemotePathError
 from hatchway.relay import Relay
+from hatchway.testing import piped
 from hatchway_docker import DockerCommunicator, DockerCommunicatorConfig
 
 
@@ -267,18 +268,8 @@ def test_long_pipe_streams_through_with_mode_and_owner(make_container, make_rela
     """A pipe longer than what is peeked into memory goes through a command's stdin: bytes, mode, owner."""
     relay = make_relay(make_container(), exec_user="builder")
     data = os.urandom(20 * 1024 * 1024 + 123)
-    read_fd, write_fd = os.pipe()
-
-    def writer() -> None:
-        with os.fdopen(write_fd, "wb") as w:
-            for i in range(0, len(data), 65536):
-                w.write(data[i:i + 65536])
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    with os.fdopen(read_fd, "rb") as pipe:
+    with piped(data) as pipe:
         relay.upload(pipe, "/tmp/piped/deep/blob", mode=0o600)
-    thread.join(30)
     assert relay.run("cat /tmp/piped/deep/blob", timeout=120).stdout == data
     assert relay.run("stat -c '%a %u:%g' /tmp/piped/deep/blob /tmp/piped").text.split("\n")[:2] == \
         ["600 1000:1000", "755 1000:1000"]

@@ -1,4 +1,4 @@
-"""End-to-end fixtures shared by the modules here: one Docker engine (and its test images) per session."""
+"""End-to-end fixtures shared by the modules here (the Docker engine, ``api`` and ``images`` are in tests/conftest.py)."""
 from __future__ import annotations
 
 import uuid
@@ -6,31 +6,6 @@ from typing import Dict, Iterator
 
 import pytest
 
-from servers import dockerd
-
-
-@pytest.fixture(scope="session")
-def engine() -> Iterator[dockerd.Engine]:
-    """The engine DOCKER_HOST names if it answers, else a private dockerd started for this session."""
-    try:
-        engine = dockerd.start_engine()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield engine
-    engine.stop()
-
-
-@pytest.fixture(scope="session")
-def api(engine: dockerd.Engine):
-    client = engine.client()
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="session")
-def images(api) -> Dict[str, str]:
-    """The locally built test images: ``shell`` (busybox) and ``noshell``."""
-    return dockerd.build_images(api)
 
 
 @pytest.fixture(scope="session")

@@ -239,16 +239,8 @@ def test_winrm_extract_tree_refuses(box: Box, case: str, entries, words: str) ->
 
 
 @pytest.fixture
-def wsman(tmp_path: Path) -> Iterator[object]:
-    try:
-        from servers.wsman import WSManServer
-    except ImportError as exc:
-        pytest.fail(f"the WS-Management test server cannot start ({exc}): pip install -r tests/requirements.txt, "
-                    f"or run scripts/test-all.sh", pytrace=False)
-    server = WSManServer(cwd=str(_mkbox(tmp_path / "winrm-home")))
-    server.start()
-    yield server
-    server.close()
+def wsman(wsman_factory, tmp_path: Path) -> object:
+    return wsman_factory(cwd=str(_mkbox(tmp_path / "winrm-home")))
 
 
 def winrm_relay(server) -> Relay:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import re
 import shutil
 import subprocess
@@ -25,7 +24,7 @@ from typing import Dict, Iterator, List, Optional, Sequence
 import pytest
 
 from servers import dockerd
-from servers.sshd import TEST_USER, Sshd, ensure_test_user, keygen, start_many
+from servers.sshd import TEST_USER, Sshd, ensure_test_user, keygen, remote_directory, start_many
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -125,11 +124,8 @@ def fleet(key: Path) -> Iterator[List[Sshd]]:
 @pytest.fixture
 def remote_root() -> Iterator[Path]:
     """A fresh directory on "the remotes" (this machine), owned by the login user."""
-    directory = Path(tempfile.mkdtemp(prefix="hatchway-e2e-remote-"))
-    user = pwd.getpwnam(TEST_USER)
-    os.chown(directory, user.pw_uid, user.pw_gid)
-    yield directory
-    shutil.rmtree(directory, ignore_errors=True)
+    with remote_directory(TEST_USER) as directory:
+        yield directory
 
 
 def ssh_build(name: str, server: Sshd, key: Path) -> dict:

@@ -29,7 +29,7 @@ from typing import Callable, Dict, Iterator, List, Optional
 import pytest
 
 from servers import dockerd
-from servers.sshd import Sshd, ensure_test_user, free_port, keygen, process_tree
+from servers.sshd import Sshd, ensure_test_user, free_port, keygen, process_tree, remote_directory
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -164,11 +164,8 @@ def sshd(key: Path) -> Iterator[Callable[[], Sshd]]:
 @pytest.fixture
 def remote() -> Iterator[Path]:
     """A fresh directory on "the remote" (this machine), owned by the login user."""
-    directory = Path(tempfile.mkdtemp(prefix="hatchway-e2e-remote-"))
-    user = pwd.getpwnam(E2E_USER)
-    os.chown(directory, user.pw_uid, user.pw_gid)
-    yield directory
-    shutil.rmtree(directory, ignore_errors=True)
+    with remote_directory(E2E_USER) as directory:
+        yield directory
 
 
 @pytest.fixture
@@ -364,17 +361,10 @@ def test_container_killed_mid_exec(engine: dockerd.Engine, api, image: str, labe
 # -- winrm: connections dropped -------------------------------------------------------------------
 
 @pytest.fixture
-def wsman(tmp_path: Path):
-    try:
-        from servers.wsman import WSManServer
-    except ImportError as exc:
-        pytest.fail(f"the WS-Management test server cannot start ({exc}): pip install -r tests/requirements.txt, "
-                    f"or run scripts/test-all.sh")
-    server = WSManServer(cwd=str(tmp_path))
-    server.start()
+def wsman(wsman_factory):
+    server = wsman_factory()
     yield server
     server.faults.clear()
-    server.close()
 
 
 def winrm_build(name: str, server) -> dict:

@@ -221,20 +221,10 @@ def docker_env(docker_engine: tuple) -> Dict[str, str]:
 
 
 @pytest.fixture
-def wsman(tmp_path: Path) -> Iterator[object]:
-    try:
-        from servers.wsman import WSManServer
-    except ImportError as exc:
-        pytest.fail(f"the WS-Management test server cannot start ({exc}): pip install -r tests/requirements.txt, "
-                    f"or run scripts/test-all.sh", pytrace=False)
+def wsman(wsman_factory, tmp_path: Path) -> object:
     cwd = tmp_path / "winrm-home"
     cwd.mkdir()
-    server = WSManServer(cwd=str(cwd))
-    server.start()
-    yield server
-    errors = list(server.script_errors)
-    server.close()
-    assert errors == [], errors
+    return wsman_factory(cwd=str(cwd))
 
 
 class Machine:

@@ -105,16 +105,8 @@ def servers() -> Iterator[dict]:
 
 
 @pytest.fixture
-def wsman(tmp_path: Path) -> Iterator[object]:
-    try:
-        from servers.wsman import WSManServer
-    except ImportError as exc:
-        pytest.fail(f"the WS-Management test server cannot start ({exc}): pip install -r tests/requirements.txt, "
-                    f"or run scripts/test-all.sh", pytrace=False)
-    server = WSManServer(users={WINRM_USER: WINRM_PW}, cwd=str(tmp_path))
-    server.start()
-    yield server
-    server.close()
+def wsman(wsman_factory) -> object:
+    return wsman_factory(users={WINRM_USER: WINRM_PW})
 
 
 def ssh_build(name: str, servers: dict, password: str, **extra: object) -> dict:

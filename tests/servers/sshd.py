@@ -15,7 +15,9 @@ creates the unprivileged login user with a known password, idempotently.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -24,7 +26,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence
 
 __all__ = [
     "Sshd",
@@ -103,6 +105,18 @@ def ensure_test_user(name: str = TEST_USER, password: str = TEST_PASSWORD) -> st
         subprocess.run(["chpasswd"], input=f"{name}:{password}\n".encode(), check=True,
                        capture_output=True, timeout=30)
         return name
+
+
+@contextlib.contextmanager
+def remote_directory(user: str = TEST_USER, prefix: str = "hatchway-e2e-remote-") -> Iterator[Path]:
+    """A fresh directory on "the remote" (this machine) owned by the login ``user``; removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    entry = pwd.getpwnam(user)
+    os.chown(directory, entry.pw_uid, entry.pw_gid)
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -10,35 +10,6 @@ from hatchway.config import build
 from hatchway.relay import Relay
 
 
-def _server_class():
-    try:
-        from servers.wsman import WSManServer
-    except ImportError as exc:  # a missing test dependency: fail with the fix, never skip
-        pytest.fail(f"the WS-Management test server cannot start ({exc}): "
-                    f"pip install -r tests/requirements.txt, or run scripts/test-all.sh")
-    return WSManServer
-
-
-@pytest.fixture
-def wsman_factory(tmp_path) -> Iterator[Callable[..., Any]]:
-    """Start WSManServer(**options) in a temp cwd; all are stopped afterwards, also on failure."""
-    started: List[Any] = []
-
-    def start(**options: Any):
-        options.setdefault("cwd", str(tmp_path))
-        server = _server_class()(**options)
-        server.start()
-        started.append(server)
-        return server
-
-    yield start
-    errors = []
-    for server in started:
-        errors.extend(server.script_errors)  # every PowerShell script sent must have parsed
-        server.close()
-    assert errors == [], errors
-
-
 @pytest.fixture
 def wsman(wsman_factory):
     """A server with Basic over HTTP (the most common Packer set-up) and the default 500 KB envelope."""
