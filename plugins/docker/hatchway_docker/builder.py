@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -27,6 +28,9 @@ from .runargs import DEFAULT_RUN_COMMAND, RunCommandError, RunSpec, parse_run_co
 __all__ = ["DockerBuilder", "DockerConfig", "CHANGE_INSTRUCTIONS", "BuildError"]
 
 #: Dockerfile instructions ``docker commit --change`` accepts.
+#: How long a new container gets to show that its entrypoint exits at once.
+SETTLE_SECONDS = 0.5
+
 CHANGE_INSTRUCTIONS = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "USER", "VOLUME", "WORKDIR")
 
 
@@ -130,7 +134,7 @@ class DockerBuilder(Builder):
                 host_config=api.create_host_config(**spec.host), **spec.create)
             self.container_id = ctx.state["docker_container_id"] = container["Id"]
             api.start(self.container_id)
-            state = api.inspect_container(self.container_id)["State"]
+            state = self._settled_state(api)
         if not state.get("Running"):
             from .communicator import container_state
 
@@ -141,6 +145,16 @@ class DockerBuilder(Builder):
         ctx.ui.message(f"Container: {self.container_id}")
         return Target(data={"container_id": self.container_id, "settings": self.settings, "image": c.image,
                             "exec_user": c.exec_user, "fix_upload_owner": c.fix_upload_owner})
+
+    def _settled_state(self, api: Any) -> Dict[str, Any]:
+        """The container's state once it had :data:`SETTLE_SECONDS` to exit: an entrypoint that ends
+        at once is caught here with its output, not later as a puzzling connect failure."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while True:
+            state = api.inspect_container(self.container_id)["State"]
+            if not state.get("Running") or time.monotonic() >= deadline:
+                return state
+            time.sleep(0.05)
 
     def _ensure_image(self, ctx: BuildContext, api: Any) -> None:
         import docker
