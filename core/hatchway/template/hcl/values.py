@@ -891,6 +891,8 @@ def convert(v: Any, t: Type) -> Any:
     Null converts to null of any type, unknown to ``Unknown(t)``; missing or null ``optional``
     object attributes take their default (as HCL's typeexpr defaults do). Raises ConversionError.
     """
+    if t.kind == "dynamic":
+        return v
     in_t = type_of(v)
     if in_t == t.without_optional() and not t.optional and not _has_optional(t):
         return v
