@@ -32,7 +32,8 @@ def _template_flags(parser: argparse.ArgumentParser) -> None:
     _flag(parser, "except", default="", dest="except_", metavar="NAMES", help="skip these builds")
     _flag(parser, "machine-readable", action="store_true", dest="machine_readable",
           help="print timestamp,target,type,data records")
-    parser.add_argument("template", help="the template file (JSON)")
+    parser.add_argument("template", help="the template: a .pkr.hcl or .pkr.json file or a directory (HCL2), "
+                                         "or a .json file (legacy JSON)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,8 +137,17 @@ def _names(text: str) -> List[str]:
 def _plan(args: argparse.Namespace) -> Any:
     from . import template as tpl
     from .plugins import get_plugins
+    from .template.hcl import is_hcl_path
     from .template.validate import prepare
 
+    if is_hcl_path(args.template):
+        from .template import hcl
+
+        plugins = get_plugins()
+        plan, loaded = hcl.plan(args.template, plugins, var_files=args.var_file, cli_vars=args.var,
+                                only=_names(args.only), except_=_names(args.except_))
+        args.hcl_loaded = loaded
+        return plan, plugins
     template = tpl.load(args.template)
     plugins = get_plugins()
     plan = prepare(template, plugins, variables=_variables(args), only=_names(args.only),
@@ -196,8 +206,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     ui = UI(machine_readable=args.machine_readable)
     if args.syntax_only:
         from . import template as tpl
+        from .template.hcl import is_hcl_path
 
-        tpl.load(args.template)
+        if is_hcl_path(args.template):
+            from .template.hcl.frontend import check_syntax
+
+            check_syntax(args.template)
+        else:
+            tpl.load(args.template)
         ui.say("Syntax-only check passed. Everything looks okay.")
         return EXIT_OK
     plan, plugins = _plan(args)
@@ -216,12 +232,18 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     lines = [f"Hatchway Inspect: {template.path}"]
     if template.description:
         lines += ["", f"Description: {template.description}"]
-    required = [v for v in template.variables.values() if v.required]
-    optional = [v for v in template.variables.values() if not v.required]
-    lines += ["", "Required variables:" if required else "Required variables: <none>"]
-    lines += [f"  {v.name}" for v in required]
-    lines += ["", "Optional variables and their defaults:" if optional else "Optional variables: <none>"]
-    lines += [f"  {v.name} = {MASK if v.sensitive else v.default}" for v in optional]
+    loaded = getattr(args, "hcl_loaded", None)
+    if loaded is not None:
+        from .template.hcl.frontend import inspect_lines
+
+        lines += inspect_lines(loaded)
+    else:
+        required = [v for v in template.variables.values() if v.required]
+        optional = [v for v in template.variables.values() if not v.required]
+        lines += ["", "Required variables:" if required else "Required variables: <none>"]
+        lines += [f"  {v.name}" for v in required]
+        lines += ["", "Optional variables and their defaults:" if optional else "Optional variables: <none>"]
+        lines += [f"  {v.name} = {MASK if v.sensitive else v.default}" for v in optional]
     lines += ["", "Builds:"]
     for build in plan.builds:
         lines.append(f"  {build.name} (type {build.type}, communicator {build.communicator_name})")

@@ -68,6 +68,18 @@ class RegistrationSpecs:
         """Register post-processor classes (subclasses of :class:`hatchway.PostProcessor`)."""
 
     @hookspec
+    def register_data_sources(self, register: Register) -> None:
+        """Register HCL2 data source classes (``data "TYPE" "NAME" { ... }``).
+
+        A data source class has a unique ``name``, a ``Config`` attrs class
+        (its arguments) and ``execute(self) -> Mapping[str, Any]``, called on
+        an instance made with its config, returning the object read as
+        ``data.TYPE.NAME.<attribute>``. Raise an exception with a readable
+        message when it fails. The built-in ``null`` data source returns
+        ``{"output": input}``.
+        """
+
+    @hookspec
     def register_observers(self, register: Register) -> None:
         """Register observer factories: ``factory(build_name) -> object``.
 

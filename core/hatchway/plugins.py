@@ -30,6 +30,7 @@ KINDS = {
     "builder": "register_builders",
     "provisioner": "register_provisioners",
     "post-processor": "register_post_processors",
+    "data-source": "register_data_sources",
 }
 
 #: Where the communicators, builders... users ask for most come from.

@@ -1,13 +1,13 @@
-"""What every Hatchway has: the ``null`` builder and the ``shell``, ``file`` and ``shell-local`` provisioners."""
+"""What every Hatchway has: the ``null`` builder and data source, the ``shell``, ``file`` and ``shell-local`` provisioners."""
 from __future__ import annotations
 
 from ..hookspecs import hookimpl
 from .file import FileProvisioner
-from .null import NullBuilder
+from .null import NullBuilder, NullDataSource
 from .shell import ShellProvisioner
 from .shell_local import ShellLocalProvisioner
 
-__all__ = ["NullBuilder", "ShellProvisioner", "FileProvisioner", "ShellLocalProvisioner"]
+__all__ = ["NullBuilder", "NullDataSource", "ShellProvisioner", "FileProvisioner", "ShellLocalProvisioner"]
 
 
 @hookimpl
@@ -20,3 +20,8 @@ def register_provisioners(register) -> None:
     register(ShellProvisioner)
     register(FileProvisioner)
     register(ShellLocalProvisioner)
+
+
+@hookimpl
+def register_data_sources(register) -> None:
+    register(NullDataSource)

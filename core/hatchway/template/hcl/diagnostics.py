@@ -15,6 +15,7 @@ parser, so a diagnostic raised anywhere later can still show its line.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Dict, Iterable, List, Optional, Sequence
 
 from ...errors import ConfigError, ConfigProblem
@@ -62,11 +63,13 @@ def _block_header(subject: Range) -> str:
     if not lines:
         return ""
     for i in range(min(subject.start.line, len(lines)) - 1, -1, -1):
-        text = lines[i]
-        if text and not text[0].isspace() and text.rstrip().endswith("{") and not text.startswith("}"):
-            header = text.rstrip()[:-1].strip()
-            return f", in {header}" if header else ""
+        m = _HEADER.match(lines[i])
+        if m:
+            return f", in {m.group(1)}"
     return ""
+
+
+_HEADER = re.compile(r'^([A-Za-z_][\w-]*(?:[ \t]+(?:"[^"]*"|[A-Za-z_][\w-]*))*)[ \t]*\{')
 
 
 def format_diagnostic(diag: Diagnostic) -> str:

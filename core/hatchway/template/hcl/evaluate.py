@@ -527,21 +527,36 @@ def _call(e: Call, ctx: EvalContext) -> Any:
 
 
 def function_names(ctx: EvalContext) -> List[str]:
+    """Every function callable in ``ctx`` (for did-you-mean hints)."""
     from . import functions as F
 
-    extra = list(getattr(ctx.fn_ctx, "extra", {}) or {})
-    base = [n for n in F.names() if n != "env"] + ["can", "try"]
     if ctx.functions == DEFAULTS:
         return ["env"]
-    return sorted(set(base + extra))
+    extra = list(getattr(ctx.fn_ctx, "extra", {}) or {})
+    return sorted(set([n for n in F.names() if n != "env"] + ["can", "try"] + extra))
+
+
+def _known(name: str, ctx: EvalContext) -> bool:
+    from . import functions as F
+
+    if ctx.functions == DEFAULTS:
+        return name == "env"
+    if name == "env":
+        return False
+    if name in (getattr(ctx.fn_ctx, "extra", None) or {}):
+        return True
+    try:
+        F.lookup(name)
+    except KeyError:
+        return False
+    return True
 
 
 def call_function(name: str, args: List[Any], ctx: EvalContext, e: Call) -> Any:
     from . import functions as F
 
-    allowed = function_names(ctx)
-    if name not in allowed:
-        close = nearest(name, allowed, n=3)
+    if not _known(name, ctx):
+        close = nearest(name, function_names(ctx), n=3)
         hint = (" Did you mean " + " or ".join(f'"{c}"' for c in close) + "?") if close else ""
         raise EvalError(Diagnostic("Call to unknown function", f'There is no function named "{name}".{hint}',
                                    e.name_range))
@@ -553,14 +568,21 @@ def call_function(name: str, args: List[Any], ctx: EvalContext, e: Call) -> Any:
     except F.FunctionError as exc:
         index = getattr(exc, "arg_index", None)
         where = e.args[index] if index is not None and 0 <= index < len(e.args) else e
-        summary = "Invalid function argument" if index is not None else "Error in function call"
-        detail = f"Invalid value for argument {index + 1}: {exc}" if index is not None else \
-            f"Call to function \"{name}\" failed: {exc}"
-        if not detail.endswith((".", "!", "?")):
-            detail += "."
-        raise _fail(summary, detail, where) from None
+        text = str(exc)
+        if not text.endswith((".", "!", "?")):
+            text += "."
+        summary = getattr(exc, "summary", None)
+        if summary:
+            raise _fail(summary, text, where) from None
+        if index is not None:
+            raise _fail("Invalid function argument", text if text.startswith("Invalid value for") else
+                        f"Invalid value for argument {index + 1}: {text}", where) from None
+        raise _fail("Error in function call", text if text.startswith("Call to function") else
+                    f'Call to function "{name}" failed: {text}', where) from None
     except V.ConversionError as exc:
         raise _fail("Invalid function argument", f"Call to function \"{name}\" failed: {exc}.", e) from None
+    except (ValueError, TypeError, OSError, ArithmeticError, LookupError) as exc:  # a function's own failure
+        raise _fail("Error in function call", f'Call to function "{name}" failed: {exc}.', e) from None
     return result
 
 
