@@ -60,7 +60,7 @@ def prepare(loaded: Any, plugins: Any, only: Sequence[str] = (), except_: Sequen
     except ConfigError as exc:
         problems = [p for p in exc.problems if not _failed(p.path, loaded.failed, loaded.sections)]
         if errors and not template.builders:
-            problems = [p for p in problems if not p.path.startswith("-")]
+            problems = [p for p in problems if not p.path.startswith("-") and "no builds to run" not in p.message]
         diags = errors + list(loaded.warnings) + problems_to_diagnostics(problems, loaded.positions, loaded.sections)
         raise DiagnosticsError(diags, str(template.path)) from None
     if errors:
