@@ -210,31 +210,60 @@ def yamlencode(ctx: Any, v: Any) -> str:
     return _yaml_inline(v, -2) + "\n"
 
 
-def _yaml_loader() -> Any:
-    import yaml  # imported on use
+_YAML_TAGS = {"str", "int", "float", "bool", "null", "map", "seq", "timestamp", "binary", "merge"}
 
-    class Loader(yaml.SafeLoader):
-        pass
 
-    # go-cty-yaml keeps timestamps as strings
-    Loader.yaml_implicit_resolvers = {
-        k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    return Loader
+def _yaml_check_events(src: str) -> None:
+    """go-cty-yaml's refusals: self-referencing anchors and tags it does not support."""
+    import yaml
+
+    open_anchors: List[Any] = []
+    for event in yaml.parse(src, Loader=yaml.SafeLoader):
+        tag = getattr(event, "tag", None)
+        if tag and not (isinstance(event, (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent))
+                        and getattr(event, "implicit", False) is True and tag in ("!",)):
+            short = tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else None
+            if short is None and tag != "!":
+                raise Fail(f"unsupported tag {V._go_quote(tag)}")
+            if short is not None and short not in _YAML_TAGS:
+                raise Fail(f"unsupported tag {V._go_quote('!!' + short)}")
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            open_anchors.append(event.anchor)
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            open_anchors.pop()
+        elif isinstance(event, yaml.AliasEvent) and event.anchor in open_anchors:
+            raise Fail(f"cannot refer to anchor {V._go_quote(event.anchor)} from inside its own definition")
 
 
 def _yaml_value(v: Any) -> Any:
+    import datetime as _dt
+
     if isinstance(v, dict):
-        return {str(k) if not isinstance(k, bool) else ("true" if k else "false"): _yaml_value(x)
-                for k, x in v.items()}
+        return {_yaml_key(k): _yaml_value(x) for k, x in v.items()}
     if isinstance(v, list):
         return [_yaml_value(x) for x in v]
     if isinstance(v, float):
         return V.normalize_number(v)
     if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
+        return base64.b64encode(v).decode("ascii")
+    if isinstance(v, _dt.datetime):
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=_dt.timezone.utc)
+        text = v.isoformat()
+        return text.replace("+00:00", "Z")
+    if isinstance(v, _dt.date):
+        return v.isoformat() + "T00:00:00Z"
     return v
+
+
+def _yaml_key(k: Any) -> str:
+    if isinstance(k, bool):
+        return "true" if k else "false"
+    if k is None:
+        return "null"
+    if V.is_number(k):
+        return V.format_number(k)
+    return str(k)
 
 
 @function("yamldecode", [("src", S)])
@@ -242,13 +271,17 @@ def yamldecode(ctx: Any, s: str) -> Any:
     import yaml
 
     try:
-        docs = list(yaml.load_all(s, Loader=_yaml_loader()))
+        _yaml_check_events(s)
+        docs = list(yaml.load_all(s, Loader=yaml.SafeLoader))
     except yaml.YAMLError as e:
-        raise Fail(str(e).replace("\n", " ")) from None
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e)
+        where = f"on line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise Fail(f"{where}{problem}") from None
     if not docs:
         return None
     if len(docs) > 1:
-        raise Fail("on line 1, column 1: unexpected extra content after value")
+        raise Fail("unexpected extra content after value")
     return _yaml_value(docs[0])
 
 
