@@ -70,7 +70,7 @@ def test_heredoc_templates_are_evaluated():
     from hatchway.template.hcl.evaluate import EvalContext, evaluate
     from hatchway.template.hcl.parser import parse
 
-    body, _ = parse("a = <<-EOT\n  hello ${var.name}\n  %{ for v in var.list }- ${v}\n  %{ endfor }EOT\n", "h.hcl")
+    body, _ = parse("a = <<-EOT\n  hello ${var.name}\n  %{ for v in var.list }- ${v}\n  %{ endfor ~}\n  EOT\n", "h.hcl")
     assert evaluate(body.attributes["a"].expr, EvalContext(dict(VARS))) == "hello web\n- a\n- b\n"
 
 
