@@ -94,7 +94,7 @@ def call(name: str, args: List[Any], ctx: Optional[FunctionContext] = None) -> A
                 raise _arg_error(param.name, i, "argument must not be null")
             converted.append(None)
             continue
-        if not V.is_known(arg) and not param.allow_unknown:
+        if isinstance(arg, V.Unknown) and not param.allow_unknown:
             unknown = True
             converted.append(arg)
             continue
@@ -114,6 +114,12 @@ def call(name: str, args: List[Any], ctx: Optional[FunctionContext] = None) -> A
     except Fail as e:
         raise FunctionError(f"Call to function {V._go_quote(name)} failed: {e}.", None,
                             "Error in function call") from None
+    except (TypeError, ValueError, AttributeError, KeyError):
+        # an unknown nested in an argument (go-cty only checks arguments at top level):
+        # a function that cannot work with it gives an unknown result
+        if not all(V.is_known(a) for a in converted):
+            return V.Unknown(fn.return_type(converted))
+        raise
 
 
 def _arg_error(pname: str, index: int, message: str) -> FunctionError:

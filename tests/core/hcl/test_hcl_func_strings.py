@@ -1,0 +1,223 @@
+"""String functions, against the examples of Packer's function documentation."""
+
+from __future__ import annotations
+
+import pytest
+
+from hatchway.template.hcl.functions import FunctionError, call
+from hatchway.template.hcl.values import STRING, UNKNOWN, Unknown
+
+
+def f(name, *args):
+    return call(name, list(args))
+
+
+def error(name, *args):
+    with pytest.raises(FunctionError) as info:
+        call(name, list(args))
+    return info.value
+
+
+# -- simple string functions (doc examples) ----------------------------------------------------
+
+@pytest.mark.parametrize("name, args, result", [
+    ("upper", ["hello"], "HELLO"),
+    ("upper", ["алло!"], "АЛЛО!"),
+    ("lower", ["HELLO"], "hello"),
+    ("lower", ["АЛЛО!"], "алло!"),
+    ("strrev", ["hello"], "olleh"),
+    ("strrev", ["a ☃"], "☃ a"),
+    ("substr", ["hello world", 1, 4], "ello"),
+    ("substr", ["🤔🤷", 0, 1], "🤔"),
+    ("substr", ["hello world", -5, -1], "world"),
+    ("substr", ["hello world", 6, 10], "world"),
+    ("substr", ["hello", 10, 1], ""),
+    ("join", [", ", ["foo", "bar", "baz"]], "foo, bar, baz"),
+    ("join", [", ", ["foo"]], "foo"),
+    ("join", ["-", ["a"], ["b", "c"]], "a-b-c"),
+    ("split", [",", "foo"], ["foo"]),
+    ("split", [",", "foo,bar,baz"], ["foo", "bar", "baz"]),
+    ("split", [",", ""], [""]),
+    ("chomp", ["hello\n"], "hello"),
+    ("chomp", ["hello\r\n"], "hello"),
+    ("chomp", ["hello\n\n"], "hello"),
+    ("indent", [2, "[\n  foo,\n  bar,\n]\n"], "[\n    foo,\n    bar,\n  ]\n  "),
+    ("title", ["hello world"], "Hello World"),
+    ("title", ["hello-world_x y"], "Hello-World_x Y"),
+    ("trim", ["?!hello?!", "!?"], "hello"),
+    ("trim", ["foobar", "far"], "oob"),
+    ("trim", ["   hello! world.!  ", "! "], "hello! world."),
+    ("trimprefix", ["helloworld", "hello"], "world"),
+    ("trimprefix", ["helloworld", "cat"], "helloworld"),
+    ("trimsuffix", ["helloworld", "world"], "hello"),
+    ("trimspace", ["  hello\n\n"], "hello"),
+    ("trimspace", ["\u00a0x\u3000"], "x"),
+    ("startswith", ["hello world", "hello"], True),
+    ("startswith", ["hello world", "world"], False),
+    ("endswith", ["hello world", "world"], True),
+    ("endswith", ["hello world", "hello"], False),
+    ("strcontains", ["hello world", "wor"], True),
+    ("strcontains", ["hello world", "wod"], False),
+    ("replace", ["1 + 2 + 3", "+", "-"], "1 - 2 - 3"),
+    ("replace", ["hello world", "world", "everybody"], "hello everybody"),
+    ("replace", ["hello world", "/w.*d/", "everybody"], "hello everybody"),
+    ("replace", ["hello world", "/(o)/", "[$1]"], "hell[o] w[o]rld"),
+    ("replace", ["abc", "", "-"], "-a-b-c-"),
+    ("regex_replace", ["hello world", "world", "everybody"], "hello everybody"),
+    ("regex_replace", ["hello world", "w.*d", "everybody"], "hello everybody"),
+    ("regex_replace", ["-ab-axxb-", "a(x*)b", "$1W"], "---"),
+    ("regex_replace", ["-ab-axxb-", "a(x*)b", "${1}W"], "-W-xxW-"),
+    ("regex_replace", ["a1b2", "(?P<d>[0-9])", "<$d>"], "a<1>b<2>"),
+    ("regex_replace", ["price", "p", "$$"], "$rice"),
+])
+def test_string_functions(name, args, result):
+    assert f(name, *args) == result
+
+
+def test_arguments_are_converted_to_parameter_types():
+    assert f("upper", 12) == "12"
+    assert f("substr", "hello", "1", "2") == "el"
+    assert f("join", "-", [1, True, "x"]) == "1-true-x"
+
+
+def test_string_function_errors():
+    e = error("upper", None)
+    assert e.summary == "Invalid function argument"
+    assert str(e) == 'Invalid value for "str" parameter: argument must not be null.'
+    assert e.arg_index == 0
+    e = error("upper", ["a"])
+    assert str(e) == 'Invalid value for "str" parameter: string required.'
+    e = error("join", "-", ["a", None])
+    assert str(e) == 'Invalid value for "lists" parameter: element 1 is null; cannot concatenate null values.'
+    assert e.arg_index == 1
+    e = error("join", "-")
+    assert str(e) == 'Call to function "join" failed: at least one list is required.'
+    e = error("substr", "abc", "x", 1)
+    assert str(e) == 'Invalid value for "offset" parameter: a number is required.'
+
+
+# -- regex / regexall --------------------------------------------------------------------------
+
+def test_regex_doc_examples():
+    assert f("regex", "[a-z]+", "53453453.345345aaabbbccc23454") == "aaabbbccc"
+    assert f("regex", r"(\d\d\d\d)-(\d\d)-(\d\d)", "2019-02-01") == ["2019", "02", "01"]
+    assert f("regex", "^(?:(?P<scheme>[^:/?#]+):)?(?://(?P<authority>[^/?#]*))?",
+             "https://packer.io/docs/") == {"scheme": "https", "authority": "packer.io"}
+    e = error("regex", "[a-z]+", "53453453.34534523454")
+    assert e.summary == "Error in function call"
+    assert str(e) == 'Call to function "regex" failed: pattern did not match any part of the given string.'
+
+
+def test_regex_unmatched_group_is_null_and_mixing_groups_fails():
+    assert f("regex", "(a)|(b)", "b") == [None, "b"]
+    e = error("regex", "(?P<x>a)(b)", "ab")
+    assert str(e) == ('Invalid value for "pattern" parameter: invalid regexp pattern: '
+                      'cannot mix both named and unnamed capture groups.')
+    e = error("regex", "(", "x")
+    assert e.arg_index == 0 and "error parsing pattern" in str(e)
+
+
+def test_regex_is_re2_syntax():
+    # RE2 syntax that Python's re lacks or spells differently
+    assert f("regex", r"[[:digit:]]+", "ab123") == "123"
+    assert f("regex", r"\pL+", "12Ωmega3") == "Ωmega"
+    assert f("regex", r"\Qa.b\E", "xa.by") == "a.b"
+    assert f("regex", r"(?U)a+", "aaa") == "a"
+
+
+def test_regexall_doc_examples():
+    assert f("regexall", "[a-z]+", "1234abcd5678efgh9") == ["abcd", "efgh"]
+    assert f("length", f("regexall", "[a-z]+", "1234abcd5678efgh9")) == 2
+    assert f("regexall", "[a-z]+", "123456789") == []
+    assert f("regexall", "(?P<k>[a-z])=(?P<v>[0-9])", "a=1 b=2") == [{"k": "a", "v": "1"}, {"k": "b", "v": "2"}]
+
+
+# -- format / formatlist -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("spec, args, result", [
+    ("Hello, %s!", ["Ander"], "Hello, Ander!"),
+    ("There are %d lights", [4], "There are 4 lights"),
+    ("%%", [], "%"),
+    ("%v", ["x"], "x"),
+    ("%v", [1.5], "1.5"),
+    ("%v", [1234567], "1.234567e+06"),
+    ("%v", [True], "true"),
+    ("%v", [None], "null"),
+    ("%v", [[1, "a"]], '[1,"a"]'),
+    ("%v", [{"b": 1, "a": "<x>"}], '{"a":"\\u003cx\\u003e","b":1}'),
+    ("%#v", ["x"], '"x"'),
+    ("%#v", [5], "5"),
+    ("%t", [True], "true"),
+    ("%t", ["false"], "false"),
+    ("%b", [5], "101"),
+    ("%d", ["12"], "12"),
+    ("%o", [8], "10"),
+    ("%x", [255], "ff"),
+    ("%X", [255], "FF"),
+    ("%#x", [255], "0xff"),
+    ("%e", [1234.5678], "1.234568e+03"),
+    ("%E", [0.000001234], "1.234000E-06"),
+    ("%f", [3.14159], "3.141590"),
+    ("%.2f", [3.14159], "3.14"),
+    ("%9.2f|", [3.14159], "     3.14|"),
+    ("%-9.2f|", [3.14159], "3.14     |"),
+    ("%09.2f|", [-3.14159], "-00003.14|"),
+    ("%+d", [5], "+5"),
+    ("% d", [5], " 5"),
+    ("%05d", [-42], "-0042"),
+    ("%g", [100000], "100000"),
+    ("%g", [1000000], "1e+06"),
+    ("%g", [0.00001], "1e-05"),
+    ("%G", [1e21], "1E+21"),
+    ("%.3g", [3.14159], "3.14"),
+    ("%s", [5], "5"),
+    ("%s", [True], "true"),
+    ("%.2s", ["hello"], "he"),
+    ("%5s|", ["ab"], "   ab|"),
+    ("%-5s|", ["ab"], "ab   |"),
+    ("%q", ['say "hi" & <go>'], '"say \\"hi\\" \\u0026 \\u003cgo\\u003e"'),
+    ("%[2]s %[1]s", ["a", "b"], "b a"),
+    ("%[2]s %s", ["a", "b", "c"], "b c"),
+    ("%s and %[1]s", ["x"], "x and x"),
+    ("x", [], "x"),
+])
+def test_format(spec, args, result):
+    assert f("format", spec, *args) == result
+
+
+@pytest.mark.parametrize("spec, args, message", [
+    ("%s", [], 'Call to function "format" failed: not enough arguments for "%s" at 0: need index 1 but have 0 total.'),
+    ("%d", ["x"], 'Call to function "format" failed: unsupported value for "%d" at 0: a number is required.'),
+    ("%d", [1.5], 'Call to function "format" failed: unsupported value for "%d" at 0: an integer is required.'),
+    ("%s", [None], 'Call to function "format" failed: unsupported value for "%s" at 0: null value cannot be formatted.'),
+    ("%s", [[1]], 'Call to function "format" failed: unsupported value for "%s" at 0: string required.'),
+    ("%z", [1], "Call to function \"format\" failed: unsupported format verb 'z' in \"%z\" at offset 0."),
+    ("%s", ["a", "b"], 'Invalid value for "args" parameter: too many arguments; only 1 used by format string.'),
+    ("no verbs", ["a"], 'Invalid value for "args" parameter: too many arguments; no verbs in format string.'),
+    ("abc %", [], 'Call to function "format" failed: invalid format string starting at offset 5.'),
+])
+def test_format_errors(spec, args, message):
+    assert str(error("format", spec, *args)) == message
+
+
+def test_format_with_unknown_argument_is_unknown():
+    assert f("format", "%s", UNKNOWN) == Unknown(STRING)
+
+
+def test_formatlist_doc_examples():
+    assert f("formatlist", "Hello, %s!", ["Valentina", "Ander", "Olivia", "Sam"]) == [
+        "Hello, Valentina!", "Hello, Ander!", "Hello, Olivia!", "Hello, Sam!"]
+    assert f("formatlist", "%s, %s!", "Salutations", ["Valentina", "Ander", "Olivia", "Sam"]) == [
+        "Salutations, Valentina!", "Salutations, Ander!", "Salutations, Olivia!", "Salutations, Sam!"]
+
+
+def test_formatlist_edges():
+    assert f("formatlist", "x") == ["x"]
+    assert f("formatlist", "%s", []) == []
+    assert f("formatlist", "%s-%s", ["a", "b"], ["1", "2"]) == ["a-1", "b-2"]
+    e = error("formatlist", "%s-%s", ["a", "b"], ["1"])
+    assert str(e) == ('Invalid value for "args" parameter: argument 2 has length 1, which is '
+                      'inconsistent with argument 1 of length 2.')
+    e = error("formatlist", "%d", ["x"])
+    assert str(e) == ('Call to function "formatlist" failed: error on format iteration 0: '
+                      'unsupported value for "%d" at 0: a number is required.')
