@@ -560,6 +560,9 @@ def call_function(name: str, args: List[Any], ctx: EvalContext, e: Call) -> Any:
         hint = (" Did you mean " + " or ".join(f'"{c}"' for c in close) + "?") if close else ""
         raise EvalError(Diagnostic("Call to unknown function", f'There is no function named "{name}".{hint}',
                                    e.name_range))
+    extra = getattr(ctx.fn_ctx, "extra", None) or {}
+    if name in extra:  # a plugin's function (register_template_functions): strings in, a string out
+        return _call_plugin_function(name, extra[name], args, e)
     try:
         result = F.call(name, args, ctx.fn_ctx)
     except KeyError:
@@ -584,6 +587,23 @@ def call_function(name: str, args: List[Any], ctx: EvalContext, e: Call) -> Any:
     except (ValueError, TypeError, OSError, ArithmeticError, LookupError) as exc:  # a function's own failure
         raise _fail("Error in function call", f'Call to function "{name}" failed: {exc}.', e) from None
     return result
+
+
+def _call_plugin_function(name: str, fn: Callable[..., Any], args: List[Any], e: Call) -> Any:
+    texts = []
+    for i, arg in enumerate(args):
+        if isinstance(arg, V.Unknown):
+            return V.Unknown(V.STRING)
+        try:
+            texts.append(V.to_string(arg))
+        except V.ConversionError:
+            raise _fail("Invalid function argument", f"Invalid value for argument {i + 1}: a string is required.",
+                        e.args[i] if i < len(e.args) else e) from None
+    try:
+        result = fn(*texts)
+    except Exception as exc:  # the plugin's message is for the user
+        raise _fail("Error in function call", f'Call to function "{name}" failed: {exc}.', e) from None
+    return result if isinstance(result, str) else str(result)
 
 
 _DISPATCH: Dict[type, Callable[[Any, EvalContext], Any]] = {

@@ -35,8 +35,11 @@ from . import is_hcl_path, varfiles
 
 __all__ = ["PACKER_VERSION", "Loaded", "HCLVariable", "load", "template_files", "is_hcl_path"]
 
-#: The Packer version Hatchway declares itself compatible with (``packer.version``, ``required_version``).
-PACKER_VERSION = "1.16.0"
+try:  # the one constant, where the JSON front end keeps it
+    from ..functions import PACKER_VERSION  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - before that constant existed
+    #: The Packer version Hatchway declares itself compatible with (``packer.version``, ``required_version``).
+    PACKER_VERSION = "1.16.0"
 
 UNKNOWN_TEXT = "<unknown>"
 #: ``build.*`` values: "<unknown>" while validating, the real ones at run time.
@@ -1018,9 +1021,9 @@ def _function_context(base_dir: str, now: _dt.datetime, render: Callable[..., An
     from . import functions as F
 
     extra: Dict[str, Callable[..., Any]] = {}
-    hook = getattr(plugins, "template_functions", None) if plugins is not None else None
-    if isinstance(hook, Mapping):
-        extra.update(hook)
+    registered = getattr(plugins, "functions", None) if plugins is not None else None
+    if callable(registered):  # register_template_functions: vault, consul_key, aws_secretsmanager...
+        extra.update(registered())
     return F.FunctionContext(base_dir=base_dir, now=now, start_time=_START, render_template=render, extra=extra)
 
 
@@ -1045,13 +1048,19 @@ def _uses_build_values(body: Body) -> bool:
 
 def _set_error_cleanup(template: Template, prov: ProvisionerSection, run: str, loader: _Loader) -> None:
     """Store an error-cleanup-provisioner, in whichever field the model has for it."""
-    for name in ("error_cleanup_provisioners", "error_cleanup_provisioner"):
+    for name in ("cleanup_provisioner", "error_cleanup_provisioners", "error_cleanup_provisioner"):
         if any(f.name == name for f in attrs.fields(Template)):
             current = getattr(template, name)
             if isinstance(current, list):
                 current.append(prov)
-            else:
+            elif current is None:
                 setattr(template, name, prov)
+            elif current.path == prov.path:  # the same block for another run of the build
+                current.only.append(run)
+            else:
+                loader.add("Too many error-cleanup-provisioners", "This Hatchway runs one error-cleanup-provisioner "
+                           f"per template; the one at {current.path} is used.", loader.positions[prov.path][0],
+                           severity="warning")
             return
     loader.add("Unsupported block type", "error-cleanup-provisioner is not supported by this Hatchway version.",
                loader.positions[prov.path][0], severity="warning")
