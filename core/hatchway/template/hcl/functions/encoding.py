@@ -6,10 +6,11 @@ import base64
 import binascii
 import codecs
 import csv
-import gzip
 import io
 import json
+import struct
 import urllib.parse
+import zlib
 from decimal import Decimal
 from typing import Any, Dict, List
 
@@ -47,14 +48,14 @@ def base64decode(ctx: Any, s: str) -> str:
 
 @function("base64gzip", [("str", S)], ret=S)
 def base64gzip(ctx: Any, s: str) -> str:
-    # Go's gzip writer: no name, mtime 0, OS byte 255 (unknown), default compression.
-    buf = io.BytesIO()
-    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as gz:
-        gz.write(s.encode("utf-8"))
-    data = bytearray(buf.getvalue())
-    data[8] = 0   # XFL: Go writes 0 for the default level
-    data[9] = 255  # OS: unknown, as Go writes
-    return base64.b64encode(bytes(data)).decode("ascii")
+    """gzip as Packer's Go code writes it (header with no name, mtime 0, OS 255; a sync flush
+    before close), then base64."""
+    data = s.encode("utf-8")
+    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+    body = comp.compress(data) + comp.flush(zlib.Z_SYNC_FLUSH) + b"\x01\x00\x00\xff\xff"
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    trailer = struct.pack("<II", zlib.crc32(data) & 0xFFFFFFFF, len(data) & 0xFFFFFFFF)
+    return base64.b64encode(header + body + trailer).decode("ascii")
 
 
 @function("urlencode", [("str", S)], ret=S)

@@ -1,0 +1,125 @@
+"""Encoding functions (base64, URL, JSON, CSV, YAML, text encodings), against Packer's docs and
+Packer's own tests."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+
+import pytest
+
+from hatchway.template.hcl.functions import FunctionError, call
+from hatchway.template.hcl.values import STRING, UNKNOWN, SetValue, Unknown
+
+
+def f(name, *args):
+    return call(name, list(args))
+
+
+def error(name, *args):
+    with pytest.raises(FunctionError) as info:
+        call(name, list(args))
+    return str(info.value)
+
+
+def test_base64():
+    assert f("base64encode", "Hello World") == "SGVsbG8gV29ybGQ="
+    assert f("base64decode", "SGVsbG8gV29ybGQ=") == "Hello World"
+    assert f("base64encode", "☃") == "4piD"
+    assert error("base64decode", "SGVsbG8") == (
+        "Call to function \"base64decode\" failed: failed to decode base64 data 'SGVsbG8'.")
+    assert error("base64decode", "/w==") == (
+        'Call to function "base64decode" failed: the result of decoding the the provided string is not valid UTF-8.')
+
+
+def test_base64gzip_matches_packer_bytes():
+    # the values of Packer's encoding_test.go
+    assert f("base64gzip", "test") == "H4sIAAAAAAAA/ypJLS4BAAAA//8BAAD//wx+f9gEAAAA"
+    assert f("base64gzip", "helloworld") == "H4sIAAAAAAAA/8pIzcnJL88vykkBAAAA//8BAAD//60g6/kKAAAA"
+    long = "line of text\n" * 200
+    assert gzip.decompress(base64.b64decode(f("base64gzip", long))).decode() == long
+
+
+@pytest.mark.parametrize("text, result", [
+    ("Hello World", "Hello+World"),
+    ("☃", "%E2%98%83"),
+    ("foo:bar@localhost?foo=bar&bar=baz", "foo%3Abar%40localhost%3Ffoo%3Dbar%26bar%3Dbaz"),
+    ("a-b_c.d~e/f", "a-b_c.d~e%2Ff"),
+])
+def test_urlencode(text, result):
+    assert f("urlencode", text) == result
+
+
+def test_jsonencode_sorts_keys_and_escapes_as_go():
+    assert f("jsonencode", {"hello": "world"}) == '{"hello":"world"}'
+    assert f("jsonencode", {"b": [1, 2.5, True, None], "a": "<&>"}) == (
+        '{"a":"\\u003c\\u0026\\u003e","b":[1,2.5,true,null]}')
+    assert f("jsonencode", None) == "null"
+    assert f("jsonencode", "line\nbreak\t\u2028") == '"line\\nbreak\\t\\u2028"'
+    assert f("jsonencode", SetValue(["b", "a"])) == '["a","b"]'
+    assert f("jsonencode", 1e21) == "1000000000000000000000"
+    assert f("jsonencode", [UNKNOWN]) == Unknown(STRING)
+
+
+def test_jsondecode():
+    assert f("jsondecode", '{"hello": "world"}') == {"hello": "world"}
+    assert f("jsondecode", "true") is True
+    assert f("jsondecode", '[1, 2.5, "x", null, {"a": []}]') == [1, 2.5, "x", None, {"a": []}]
+    result = f("jsondecode", "10")
+    assert result == 10 and type(result) is int
+    assert error("jsondecode", '{"a": ') == 'Call to function "jsondecode" failed: unexpected end of JSON input.'
+
+
+def test_csvdecode():
+    assert f("csvdecode", "a,b,c\n1,2,3\n4,5,6") == [
+        {"a": "1", "b": "2", "c": "3"}, {"a": "4", "b": "5", "c": "6"}]
+    assert f("csvdecode", 'a,b\n"x, y",2\n') == [{"a": "x, y", "b": "2"}]
+    assert f("csvdecode", "a,b\n") == []
+    assert error("csvdecode", "") == 'Call to function "csvdecode" failed: missing header line.'
+    assert error("csvdecode", "a,b\n1\n") == (
+        'Call to function "csvdecode" failed: CSV parse error on line 2: wrong number of fields.')
+
+
+def test_yamlencode_doc_examples():
+    assert f("yamlencode", {"a": "b", "c": "d"}) == '"a": "b"\n"c": "d"\n'
+    assert f("yamlencode", {"foo": [1, 2, 3], "bar": "baz"}) == '"bar": "baz"\n"foo":\n- 1\n- 2\n- 3\n'
+    assert f("yamlencode", {"foo": [1, {"a": "b", "c": "d"}, 3], "bar": "baz"}) == (
+        '"bar": "baz"\n"foo":\n- 1\n- "a": "b"\n  "c": "d"\n- 3\n')
+
+
+def test_yamlencode_scalars_and_empty_collections():
+    assert f("yamlencode", "x") == '"x"\n'
+    assert f("yamlencode", 1.5) == "1.5\n"
+    assert f("yamlencode", True) == "true\n"
+    assert f("yamlencode", None) == "null\n"
+    assert f("yamlencode", []) == "[]\n"
+    assert f("yamlencode", {"a": {}, "b": []}) == '"a": {}\n"b": []\n'
+
+
+def test_yamldecode_doc_examples():
+    assert f("yamldecode", '{"hello": "world"}') == {"hello": "world"}
+    assert f("yamldecode", "true") is True
+    assert f("yamldecode", "{a: &foo [1, 2, 3], b: *foo}") == {"a": [1, 2, 3], "b": [1, 2, 3]}
+    assert error("yamldecode", "{a: &foo [1, *foo, 3]}") == (
+        'Call to function "yamldecode" failed: cannot refer to anchor "foo" from inside its own definition.')
+    assert error("yamldecode", "{a: !not-supported foo}") == (
+        'Call to function "yamldecode" failed: unsupported tag "!not-supported".')
+
+
+def test_yamldecode_roundtrips_yamlencode():
+    value = {"list": [1, 2.5, "three", None, True], "nested": {"k": "multi\nline\n"}, "empty": []}
+    assert f("yamldecode", f("yamlencode", value)) == value
+
+
+def test_text_encodings():
+    assert f("textencodebase64", "Hello World", "UTF-16LE") == "SABlAGwAbABvACAAVwBvAHIAbABkAA=="
+    assert f("textdecodebase64", "SABlAGwAbABvACAAVwBvAHIAbABkAA==", "UTF-16LE") == "Hello World"
+    assert f("textencodebase64", "é", "ISO-8859-1") == "6Q=="
+    assert f("textencodebase64", "é", "windows-1252") == "6Q=="
+    assert f("textdecodebase64", "6Q==", "latin1") == "é"
+    assert error("textencodebase64", "x", "no-such") == (
+        'Invalid value for "encoding" parameter: "no-such" is not a supported IANA encoding name or alias.')
+    assert error("textencodebase64", "☃", "US-ASCII") == (
+        'Invalid value for "string" parameter: the given string contains characters that cannot be represented in US-ASCII.')
+    assert error("textdecodebase64", "!!!!", "UTF-8") == (
+        'Invalid value for "source" parameter: the given value is has an invalid base64 symbol at offset 0.')
