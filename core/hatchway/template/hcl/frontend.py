@@ -796,7 +796,8 @@ class _Loader:
                     if isinstance(value, str):
                         alias = value
                 uses.append((found[0], found[1], alias, sb, sb.range))
-            if not uses:
+            referred = "sources" in body.attributes or any(b.type == "source" for b in body.blocks)
+            if not uses and not referred:
                 self.add("Missing sources", "A build block must use at least one source: set sources = "
                          '["source.TYPE.NAME"] or add a source "source.TYPE.NAME" block.', block.range)
                 continue
@@ -1118,6 +1119,8 @@ def problems_to_diagnostics(problems: Sequence[Any], positions: Mapping[str, Tup
             hint_text += "."
         subject = None
         if p.message == "unknown key":
+            if not hint_text and nearest(key, ["communicator"]):
+                hint_text = ' Did you mean "communicator"?'
             summary = "Unsupported argument"
             detail = f'An argument named "{key}" is not expected here.{hint_text}'
             subject = found[0] if found else None
@@ -1125,7 +1128,7 @@ def problems_to_diagnostics(problems: Sequence[Any], positions: Mapping[str, Tup
             summary = "Missing required argument"
             detail = f'The argument "{key}" is required, but no definition was found.{hint_text}'
             subject = found[0] if found else None
-        elif p.path.endswith(".type") and "installed" in p.message:
+        elif "is installed" in p.message:
             summary = "Unknown component type"
             detail = p.message[0].upper() + p.message[1:] + ("" if p.message.endswith(".") else ".")
             detail += hint_text
