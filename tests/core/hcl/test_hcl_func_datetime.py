@@ -101,9 +101,10 @@ def test_legacy_isotime_uses_go_layouts_and_the_start_time(layout, result):
 @pytest.mark.parametrize("spec, result", [
     ("%Y-%m", "2021-04"),
     ("%Y-%m-%d %H:%M:%S", "2021-04-19 07:05:09"),
-    ("%a %A %b %B %y %j %p %I %%", "Mon Monday Apr April 21 109 AM 07 %"),
-    ("%c", "Mon Apr 19 07:05:09 2021"),
-    ("%x %X", "04/19/21 07:05:09"),
+    ("%a %A %b %B %y %p %I %%", "Mon Monday Apr April 21 AM 07 %"),
+    ("%H:%M:%S%L %Z %z", "07:05:09.123 UTC +0000"),
+    ("%c %j %x", "%c %j %x"),     # not in the go-strftime version Packer pins: kept as written
+    ("100%", "100%"),
 ])
 def test_legacy_strftime(spec, result):
     ctx = FunctionContext(start_time=START)

@@ -187,7 +187,7 @@ def distinct(ctx: Any, lst: List[Any]) -> Any:
 
 @function("chunklist", [("list", V.List(D)), ("size", N)])
 def chunklist(ctx: Any, lst: List[Any], size: Any) -> Any:
-    n = to_int(size, 1, "size")
+    n = to_int(size, None, "invalid size: ")
     if n < 0:
         raise Fail("the size argument must be positive")
     if not lst:
@@ -305,8 +305,8 @@ def slice_(ctx: Any, lst: Any, start: Any, end: Any) -> Any:
                           "convert to a list if the ordering of the result is not important")
     if not isinstance(lst, list):
         raise ArgError(0, "must be a list or tuple value")
-    s = to_int(start, 1, "start index")
-    e = to_int(end, 2, "end index")
+    s = to_int(start, 1, "invalid start index: ")
+    e = to_int(end, 2, "invalid end index: ")
     if s < 0:
         raise ArgError(1, "start index must not be less than zero")
     if s > len(lst):

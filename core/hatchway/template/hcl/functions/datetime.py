@@ -495,32 +495,34 @@ def _go_chunk(t: datetime, kind: str) -> str:
     return _zone(t, "-" + {"z-hhmmss:": "07:00:00", "z-hhmm": "0700", "z-hh:mm": "07:00", "z-hh": "07"}[kind])
 
 
-# -- strftime (jehiah/go-strftime) -------------------------------------------------------------
+# -- strftime (jehiah/go-strftime at the version Packer pins) ----------------------------------
+
+_STRFTIME = {"B": "January", "b": "Jan", "m": "01", "A": "Monday", "a": "Mon", "d": "02", "H": "15",
+             "I": "03", "M": "04", "S": "05", "Y": "2006", "y": "06", "p": "PM", "Z": "MST",
+             "z": "-0700", "L": ".000"}
+
 
 def strftime(t: datetime, fmt: str) -> str:
-    """jehiah/go-strftime's Format: C-locale strftime directives; unknown ones kept as written."""
+    """jehiah/go-strftime's Format: its directives map to Go layouts; ``%%`` is ``%``; any other
+    directive is kept as written; a lone trailing ``%`` stays."""
     out: List[str] = []
     i = 0
     n = len(fmt)
     while i < n:
-        ch = fmt[i]
-        if ch != "%" or i + 1 >= n:
-            out.append(ch)
-            i += 1
-            continue
-        d = fmt[i + 1]
-        i += 2
-        h12 = t.hour % 12 or 12
-        value = {
-            "a": WEEKDAYS[_weekday(t)][:3], "A": WEEKDAYS[_weekday(t)], "b": MONTHS[t.month - 1][:3],
-            "B": MONTHS[t.month - 1], "c": go_time_format(t, "Mon Jan _2 15:04:05 2006"),
-            "d": f"{t.day:02d}", "f": f"{t.microsecond:06d}", "H": f"{t.hour:02d}", "I": f"{h12:02d}",
-            "j": f"{t.timetuple().tm_yday:03d}", "L": f"{t.microsecond // 1000:03d}",
-            "m": f"{t.month:02d}", "M": f"{t.minute:02d}", "p": "AM" if t.hour < 12 else "PM",
-            "S": f"{t.second:02d}", "U": t.strftime("%U"), "w": str(_weekday(t)), "W": t.strftime("%W"),
-            "x": go_time_format(t, "01/02/06"), "X": go_time_format(t, "15:04:05"),
-            "y": f"{t.year % 100:02d}", "Y": f"{t.year:04d}", "Z": "UTC" if not t.utcoffset() else _zone(t, "-0700"),
-            "z": _zone(t, "-0700"), "%": "%",
-        }.get(d)
-        out.append(value if value is not None else "%" + d)
+        j = fmt.find("%", i)
+        if j < 0:
+            out.append(fmt[i:])
+            break
+        out.append(fmt[i:j])
+        if j + 1 < n:
+            c = fmt[j + 1]
+            if c == "%":
+                out.append("%")
+            elif c in _STRFTIME:
+                out.append(go_time_format(t, _STRFTIME[c]))
+            else:
+                out.append("%" + c)
+        else:
+            out.append("%")
+        i = j + 2
     return "".join(out)

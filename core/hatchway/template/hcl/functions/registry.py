@@ -88,12 +88,14 @@ def function(name: str, params: Sequence[ParamSpec] = (), var: Optional[ParamSpe
     return decorate
 
 
-def to_int(v: Any, index: int, what: str = "index") -> int:
-    """A whole number as int, or ArgError worded as gocty's error."""
-    if isinstance(v, float):
-        if v != v or v in (float("inf"), float("-inf")) or v != int(v):
-            raise ArgError(index, f"invalid {what}: value must be a whole number")
-        return int(v)
+def to_int(v: Any, index: Optional[int] = None, prefix: str = "") -> int:
+    """A whole number as int, or gocty's error ("value must be a whole number") with ``prefix``:
+    an ArgError for argument ``index`` when given, else a Fail."""
+    if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf")) or v != int(v)):
+        message = prefix + "value must be a whole number"
+        if index is None:
+            raise Fail(message)
+        raise ArgError(index, message)
     return int(v)
 
 

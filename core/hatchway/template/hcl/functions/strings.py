@@ -31,14 +31,15 @@ def strrev(ctx: Any, s: str) -> str:
 
 @function("substr", [("str", S), ("offset", N), ("length", N)], ret=S)
 def substr(ctx: Any, s: str, offset: Any, length: Any) -> str:
-    off = to_int(offset, 1, "offset")
-    ln = to_int(length, 2, "length")
+    off = to_int(offset)
+    ln = to_int(length)
     clusters = graphemes(s)
     if off < 0:
-        total = len(clusters)
-        off = total + off
-        if off < 0:
-            off = 0
+        off = max(len(clusters) + off, 0)
+        if ln == 0:   # go-cty quirk: a negative offset with length 0 gives the rest
+            ln = -1
+    elif ln == 0:
+        return ""
     if off > len(clusters):
         return ""
     if ln < 0:
@@ -78,7 +79,7 @@ def chomp(ctx: Any, s: str) -> str:
 
 @function("indent", [("spaces", N), ("str", S)], ret=S)
 def indent(ctx: Any, spaces: Any, s: str) -> str:
-    pad = " " * max(to_int(spaces, 0, "spaces"), 0)
+    pad = " " * max(to_int(spaces), 0)
     return s.replace("\n", "\n" + pad)
 
 
