@@ -60,8 +60,9 @@ def error(name, *args):
     ("strcontains", ["hello world", "wod"], False),
     ("replace", ["1 + 2 + 3", "+", "-"], "1 - 2 - 3"),
     ("replace", ["hello world", "world", "everybody"], "hello everybody"),
-    ("replace", ["hello world", "/w.*d/", "everybody"], "hello everybody"),
-    ("replace", ["hello world", "/(o)/", "[$1]"], "hell[o] w[o]rld"),
+    # Packer's replace is go-cty's plain one: "/re/" is not a regular expression there
+    ("replace", ["hello world", "/w.*d/", "everybody"], "hello world"),
+    ("replace", ["a/w.*d/b", "/w.*d/", "-"], "a-b"),
     ("replace", ["abc", "", "-"], "-a-b-c-"),
     ("regex_replace", ["hello world", "world", "everybody"], "hello everybody"),
     ("regex_replace", ["hello world", "w.*d", "everybody"], "hello everybody"),
@@ -69,6 +70,10 @@ def error(name, *args):
     ("regex_replace", ["-ab-axxb-", "a(x*)b", "${1}W"], "-W-xxW-"),
     ("regex_replace", ["a1b2", "(?P<d>[0-9])", "<$d>"], "a<1>b<2>"),
     ("regex_replace", ["price", "p", "$$"], "$rice"),
+    ("regex_replace", ["hello world", "/(o)/", "[$1]"], "hello world"),
+    ("regex_replace", ["hello world", "(o)", "[$1]"], "hell[o] w[o]rld"),
+    ("regex_replace", ["baaa", "a*", "-"], "-b-"),          # Go: no empty match right after a match
+    ("regex_replace", ["abc", "", "-"], "-a-b-c-"),
 ])
 def test_string_functions(name, args, result):
     assert f(name, *args) == result
@@ -114,7 +119,10 @@ def test_regex_unmatched_group_is_null_and_mixing_groups_fails():
     assert str(e) == ('Invalid value for "pattern" parameter: invalid regexp pattern: '
                       'cannot mix both named and unnamed capture groups.')
     e = error("regex", "(", "x")
-    assert e.arg_index == 0 and "error parsing pattern" in str(e)
+    assert e.arg_index == 0
+    assert str(e) == 'Invalid value for "pattern" parameter: invalid regexp pattern: missing closing ) in (.'
+    e = error("regex_replace", "x", "a**", "y")
+    assert str(e) == 'Call to function "regex_replace" failed: error parsing regexp: invalid nested repetition operator: `**`.'
 
 
 def test_regex_is_re2_syntax():
@@ -129,6 +137,8 @@ def test_regexall_doc_examples():
     assert f("regexall", "[a-z]+", "1234abcd5678efgh9") == ["abcd", "efgh"]
     assert f("length", f("regexall", "[a-z]+", "1234abcd5678efgh9")) == 2
     assert f("regexall", "[a-z]+", "123456789") == []
+    assert f("regexall", "a*", "baaa") == ["", "aaa"]      # Go's FindAll rules for empty matches
+    assert f("regexall", "^a", "aaa") == ["a"]
     assert f("regexall", "(?P<k>[a-z])=(?P<v>[0-9])", "a=1 b=2") == [{"k": "a", "v": "1"}, {"k": "b", "v": "2"}]
 
 

@@ -9,7 +9,9 @@ from typing import Any, List, Optional
 
 from hatchway.template.hcl import values as V
 from hatchway.template.hcl.functions.registry import ArgError, Fail, Param, function, to_int
-from hatchway.template.hcl.functions.text import compile_re, go_expand, go_json, go_json_string, graphemes
+from hatchway.template.hcl.functions.text import (
+    PatternError, compile_re, go_expand, go_find_all, go_json, go_json_string, go_replace_all, graphemes,
+)
 
 S, N, B = V.STRING, V.NUMBER, V.BOOL
 
@@ -155,11 +157,20 @@ def strcontains(ctx: Any, s: str, sub: str) -> bool:
 
 # -- regular expressions (RE2) -----------------------------------------------------------------
 
-def _compile(pattern: str, index: int = 0) -> Any:
+def _compile(pattern: str) -> Any:
+    """For regex/regexall: a bad pattern is an error of the "pattern" argument."""
     try:
         return compile_re(pattern)
-    except ValueError as e:
-        raise ArgError(index, f"error parsing pattern: {e}") from None
+    except PatternError as e:
+        raise ArgError(0, f"invalid regexp pattern: {e.code} in {e.expr}") from None
+
+
+def _compile_replace(pattern: str) -> Any:
+    """For regex_replace: Go's own error text."""
+    try:
+        return compile_re(pattern)
+    except PatternError as e:
+        raise Fail(str(e)) from None
 
 
 def _result_type(pattern: str) -> V.Type:
@@ -205,29 +216,22 @@ def _regexall_ret(args: list) -> V.Type:
 def regexall(ctx: Any, pattern: str, s: str) -> Any:
     ty = _result_type(pattern)
     rx = _compile(pattern)
-    return [_match_result(rx, m, ty) for m in rx.finditer(s)]
+    return [_match_result(rx, m, ty) for m in go_find_all(rx, s)]
 
 
 def _regex_replace(s: str, rx: Any, repl: str) -> str:
-    out = []
-    pos = 0
-    for m in rx.finditer(s):
-        out.append(s[pos:m.start()])
-        out.append(go_expand(repl, m, rx.groupindex))
-        pos = m.end()
-    out.append(s[pos:])
-    return "".join(out)
+    return go_replace_all(rx, s, lambda m: go_expand(repl, m, rx.groupindex))
 
 
 @function("regex_replace", [("str", S), ("substr", S), ("replace", S)], ret=S)
 def regex_replace(ctx: Any, s: str, pattern: str, repl: str) -> str:
-    return _regex_replace(s, _compile(pattern, 1), repl)
+    return _regex_replace(s, _compile_replace(pattern), repl)
 
 
 @function("replace", [("str", S), ("substr", S), ("replace", S)], ret=S)
 def replace(ctx: Any, s: str, sub: str, repl: str) -> str:
-    if len(sub) > 1 and sub.startswith("/") and sub.endswith("/"):
-        return _regex_replace(s, _compile(sub[1:-1], 1), repl)
+    """go-cty's ReplaceFunc, which Packer uses: a plain substring replacement. (Terraform's own
+    ``replace`` treats ``/re/`` as a regular expression; Packer's does not: use regex_replace.)"""
     if sub == "":
         # Go's strings.Replace with an empty old string inserts at every rune boundary.
         return repl + repl.join(s) + repl if s else repl

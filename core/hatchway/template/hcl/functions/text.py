@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, List
+from typing import Any, Callable, List
 
 from hatchway.template.hcl import values as V
 
@@ -130,8 +130,34 @@ def go_expand(template: str, match: Any, names: dict) -> str:
     return "".join(out)
 
 
+_RE2_CODES = {
+    "missing )": "missing closing )", "unexpected )": "unexpected )", "missing ]": "missing closing ]",
+    "bad repetition operator": "invalid nested repetition operator",
+    "invalid repetition size": "invalid repeat count",
+    "trailing \\": "trailing backslash at end of expression",
+    "invalid named capture group": "invalid named capture",
+    "invalid escape sequence": "invalid escape sequence",
+    "no argument for repetition operator": "missing argument to repetition operator",
+    "invalid character class range": "invalid character class range",
+    "invalid character class": "invalid character class",
+    "invalid perl operator": "invalid or unsupported Perl syntax",
+    "invalid UTF-8": "invalid UTF-8",
+    "bad named capture group": "invalid named capture",
+    "duplicate capture group name": "duplicate capture group name",
+}
+
+
+class PatternError(ValueError):
+    """An RE2 pattern that does not compile; ``code`` and ``expr`` as Go's regexp/syntax.Error."""
+
+    def __init__(self, code: str, expr: str) -> None:
+        super().__init__(f"error parsing regexp: {code}: `{expr}`")
+        self.code = code
+        self.expr = expr
+
+
 def compile_re(pattern: str) -> Any:
-    """Compile an RE2 pattern (Go's regexp syntax) with google-re2; ValueError with the reason."""
+    """Compile an RE2 pattern (Go's regexp syntax) with google-re2; PatternError as Go words it."""
     import re2  # heavy: imported on first use
 
     options = re2.Options()
@@ -139,4 +165,53 @@ def compile_re(pattern: str) -> Any:
     try:
         return re2.compile(pattern, options)
     except re2.error as e:
-        raise ValueError(str(e)) from None
+        raw = e.args[0] if e.args else str(e)
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        code, _, expr = text.partition(": ")
+        raise PatternError(_RE2_CODES.get(code, code), expr) from None
+
+
+def go_find_all(rx: Any, s: str) -> List[Any]:
+    """Go's regexp FindAll: non-overlapping matches, an empty match right after a previous match
+    is skipped."""
+    out: List[Any] = []
+    pos = 0
+    prev_end = -1
+    n = len(s)
+    while pos <= n:
+        m = rx.search(s, pos)
+        if m is None:
+            break
+        accept = True
+        if m.end() == pos:
+            if m.start() == prev_end:
+                accept = False
+            pos += 1
+        else:
+            pos = m.end()
+        prev_end = m.end()
+        if accept:
+            out.append(m)
+    return out
+
+
+def go_replace_all(rx: Any, s: str, repl: Callable[[Any], str]) -> str:
+    """Go's regexp ReplaceAllString: no replacement for an empty match right after a match."""
+    out: List[str] = []
+    pos = 0
+    last_end = 0
+    n = len(s)
+    while pos <= n:
+        m = rx.search(s, pos)
+        if m is None:
+            break
+        out.append(s[last_end:m.start()])
+        if m.end() > last_end or m.start() == 0:
+            out.append(repl(m))
+        last_end = m.end()
+        if pos + 1 > m.end():
+            pos += 1
+        else:
+            pos = m.end()
+    out.append(s[last_end:])
+    return "".join(out)
