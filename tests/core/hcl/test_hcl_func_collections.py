@@ -78,6 +78,9 @@ def error(name, *args):
         ["staging", "app2"], ["production", "app1"], ["production", "app2"]]),
     ("setproduct", [SetValue(["b", "a"]), SetValue(["x"])], SetValue([["a", "x"], ["b", "x"]])),
     ("setproduct", [["a"], []], []),
+    ("setproduct", [["a"], ["b"]], [["a", "b"]]),
+    ("setproduct", [["staging", "production"], ["a", 2]], [
+        ["staging", "a"], ["staging", "2"], ["production", "a"], ["production", "2"]]),
     ("slice", [["a", "b", "c", "d"], 1, 3], ["b", "c"]),
     ("sort", [["e", "d", "a", "x"]], ["a", "d", "e", "x"]),
     ("sort", [[10, 9, "b"]], ["10", "9", "b"]),
@@ -119,6 +122,7 @@ def test_collection_functions(name, args, result):
     ("range", [2000], 'Call to function "range" failed: more than 1024 values were generated; either decrease the difference between start and end or use a smaller step.'),
     ("reverse", ["abc"], 'Invalid value for "list" parameter: can only reverse list or tuple values, not string.'),
     ("setproduct", [["a"]], 'Call to function "setproduct" failed: at least two arguments are required.'),
+    ("setproduct", [["a"], [1, [2]]], 'Invalid value for "sets" parameter: all elements must be of the same type.'),
     ("slice", [["a", "b"], 1, 3], 'Invalid value for "end_index" parameter: end index must not be greater than the length of the list.'),
     ("slice", [["a", "b"], 2, 1], 'Invalid value for "start_index" parameter: start index must not be greater than end index.'),
     ("slice", [SetValue(["a"]), 0, 1], 'Invalid value for "list" parameter: cannot slice a set, because its elements do not have indices; explicitly convert to a list if the ordering of the result is not important.'),
@@ -130,6 +134,7 @@ def test_collection_functions(name, args, result):
     ("values", ["a"], 'Call to function "values" failed: values() requires a map as the first argument.'),
     ("zipmap", [["a"], [1, 2]], 'Call to function "zipmap" failed: number of keys (1) does not match number of values (2).'),
     ("lookup", [{"a": 1}, "a"], 'Function "lookup" expects 3 argument(s). Missing value for "default".'),
+    ("lookup", [{"a": 1}, "a", None], 'Invalid value for "default" parameter: argument must not be null.'),
     ("length", ["a", "b"], 'Function "length" expects only 1 argument(s).'),
 ])
 def test_collection_function_errors(name, args, message):

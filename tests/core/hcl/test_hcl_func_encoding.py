@@ -76,6 +76,7 @@ def test_csvdecode():
     assert f("csvdecode", 'a,b\n"x, y",2\n') == [{"a": "x, y", "b": "2"}]
     assert f("csvdecode", "a,b\n") == []
     assert error("csvdecode", "") == 'Call to function "csvdecode" failed: missing header line.'
+    assert error("csvdecode", "a,a\n1,2") == 'Call to function "csvdecode" failed: duplicate column name "a".'
     assert error("csvdecode", "a,b\n1\n") == (
         'Call to function "csvdecode" failed: CSV parse error on line 2: wrong number of fields.')
 

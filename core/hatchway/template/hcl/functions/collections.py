@@ -240,7 +240,7 @@ def values(ctx: Any, m: Any) -> Any:
     return [m[k] for k in _sorted_keys(m)]
 
 
-@function("lookup", [("inputMap", D), ("key", S), Param("default", D, allow_null=True)])
+@function("lookup", [("inputMap", D), ("key", S), ("default", D)])
 def lookup(ctx: Any, m: Any, key: str, default: Any) -> Any:
     if not isinstance(m, dict):
         raise ArgError(0, "lookup() requires a map as the first argument")
@@ -387,6 +387,7 @@ def setproduct(ctx: Any, *sets: Any) -> Any:
     if len(sets) < 2:
         raise Fail("at least two arguments are required")
     all_sets = True
+    given = []
     for i, s in enumerate(sets):
         if isinstance(s, V.Unknown):
             return V.Unknown(D)
@@ -394,10 +395,12 @@ def setproduct(ctx: Any, *sets: Any) -> Any:
             raise ArgError(i, "a set or a list is required")
         if not isinstance(s, V.SetValue):
             all_sets = False
-        if isinstance(s, list) and len(s) > 1:
-            ety = V.unify([V.type_of(x) for x in s])
-            if ety is None:
-                raise ArgError(i, "all elements must be of the same type")
+            try:   # a tuple's elements take their common type, as a list's
+                s = V.convert(s, V.List(D))
+            except V.ConversionError:
+                raise ArgError(i, "all elements must be of the same type") from None
+        given.append(s)
+    sets = tuple(given)
     if any(len(s) == 0 for s in sets):
         return V.SetValue() if all_sets else []
     product = [list(p) for p in itertools.product(*sets)]

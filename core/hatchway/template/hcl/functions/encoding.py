@@ -102,11 +102,17 @@ def _go_char(ch: str) -> str:
 
 @function("csvdecode", [("str", S)])
 def csvdecode(ctx: Any, s: str) -> Any:
-    rows = list(csv.reader(io.StringIO(s), strict=True))
-    rows = [r for r in rows if r != []]
+    reader = csv.reader(io.StringIO(s), strict=True)
+    try:
+        rows = [r for r in reader if r != []]
+    except csv.Error as e:
+        raise Fail(f"CSV parse error on line {reader.line_num}: {e}") from None
     if not rows:
         raise Fail("missing header line")
     header = rows[0]
+    for i, name in enumerate(header):
+        if name in header[:i]:
+            raise Fail(f"duplicate column name {V._go_quote(name)}")
     out: List[Dict[str, Any]] = []
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
