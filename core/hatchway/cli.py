@@ -67,6 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs=argparse.REMAINDER,
                    help="distributions to install or uninstall, and pip options (-U, -e PATH...)")
 
+    p = sub.add_parser("hcl2_upgrade", help="write the HCL2 equivalent of a JSON template")
+    _flag(p, "output-file", default="", dest="output_file", metavar="FILE",
+          help="where to write it (default: TEMPLATE.pkr.hcl next to the template)")
+    _flag(p, "with-annotations", action="store_true", dest="with_annotations",
+          help="accepted for Packer compatibility")
+    p.add_argument("template", help="the JSON template")
+
+    p = sub.add_parser("console", help="evaluate HCL2 expressions read from stdin against a template")
+    _flag(p, "var", action="append", default=[], metavar="KEY=VALUE", help="set a template variable")
+    _flag(p, "var-file", action="append", default=[], dest="var_file", metavar="FILE",
+          help="a *.pkrvars.hcl or .json file of variable values")
+    p.add_argument("template", nargs="?", default="", help="an HCL2 template file or directory (optional)")
+
     sub.add_parser("version", help="print the version")
     return parser
 
@@ -283,7 +296,58 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_hcl2_upgrade(args: argparse.Namespace) -> int:
+    from .errors import HatchwayError
+    from .template.hcl.upgrade import UpgradeError, upgrade
+
+    try:
+        with open(args.template, encoding="utf-8") as handle:
+            text = upgrade(handle.read())
+    except OSError as exc:
+        raise HatchwayError(f"cannot read {args.template}: {exc.strerror}") from None
+    except UpgradeError as exc:
+        raise HatchwayError(f"{args.template}: {exc}") from None
+    target = args.output_file or f"{args.template}.pkr.hcl"
+    with open(target, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    print(f"Successfully created {target}. Exit 0")
+    return EXIT_OK
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from . import redact
+    from .errors import HatchwayError
+    from .template.hcl import console
+
+    if args.template:
+        from .plugins import get_plugins
+        from .template import hcl
+
+        if not hcl.is_hcl_path(args.template):
+            raise HatchwayError(f"{args.template} is a JSON template: console evaluates HCL2 expressions; "
+                                f"run 'hatchway hcl2_upgrade {args.template}' first")
+        ctx = hcl.load(args.template, get_plugins(), var_files=args.var_file, cli_vars=args.var).context
+    else:
+        from .template.hcl.frontend import bare_context
+
+        ctx = bare_context()
+
+    class _Redacted:
+        def __init__(self, stream: Any) -> None:
+            self.stream = stream
+
+        def write(self, text: str) -> None:
+            self.stream.write(redact.redact(text))
+
+        def flush(self) -> None:
+            self.stream.flush()
+
+    return console.run(sys.stdin, ctx, _Redacted(sys.stdout), _Redacted(sys.stderr))
+
+
 COMMANDS = {
+    "hcl2_upgrade": cmd_hcl2_upgrade,
+    "console": cmd_console,
     "build": cmd_build,
     "validate": cmd_validate,
     "inspect": cmd_inspect,

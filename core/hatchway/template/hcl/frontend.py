@@ -1257,3 +1257,11 @@ def inspect_lines(loaded: Loaded) -> List[str]:
         shown = MASK if name in loaded.sensitive_locals else format_value(value)
         lines.append(f"local.{name}: {shown}")
     return lines
+
+
+def bare_context(cwd: Optional[str] = None) -> EvalContext:
+    """What ``console`` evaluates in without a template: ``path`` and ``packer``, every function."""
+    cwd = cwd or os.getcwd()
+    loader = _Loader(Path("."), None, os.environ, cwd)
+    return loader.base_context({"var": {}, "local": {}, "data": {}, "path": loader.path_obj,
+                                "packer": loader.packer_obj})
