@@ -89,12 +89,19 @@ def test_yamlencode_doc_examples():
 
 
 def test_yamlencode_scalars_and_empty_collections():
+    # a plain scalar at the root is "open ended": libyaml (go-cty-yaml's emitter) closes it with "..."
     assert f("yamlencode", "x") == '"x"\n'
-    assert f("yamlencode", 1.5) == "1.5\n"
-    assert f("yamlencode", True) == "true\n"
-    assert f("yamlencode", None) == "null\n"
+    assert f("yamlencode", 1.5) == "1.5\n...\n"
+    assert f("yamlencode", True) == "true\n...\n"
+    assert f("yamlencode", None) == "null\n...\n"
     assert f("yamlencode", []) == "[]\n"
     assert f("yamlencode", {"a": {}, "b": []}) == '"a": {}\n"b": []\n'
+    assert f("yamlencode", [[1, 2], [3]]) == "- - 1\n  - 2\n- - 3\n"
+
+
+def test_yamlencode_multiline_strings_use_literal_style():
+    assert f("yamlencode", {"x": "l1\nl2\n", "y": "l1\nl2"}) == '"x": |\n  l1\n  l2\n"y": |-\n  l1\n  l2\n'
+    assert f("yamlencode", {"k": "tab\there é ☃"}) == '"k": "tab\\there é ☃"\n'
 
 
 def test_yamldecode_doc_examples():
@@ -105,6 +112,21 @@ def test_yamldecode_doc_examples():
         'Call to function "yamldecode" failed: cannot refer to anchor "foo" from inside its own definition.')
     assert error("yamldecode", "{a: !not-supported foo}") == (
         'Call to function "yamldecode" failed: unsupported tag "!not-supported".')
+
+
+def test_yamldecode_resolves_scalars_as_go_cty_yaml():
+    src = ("a: yes\nb: \"yes\"\nc: 0x10\nd: 1_000\ne: .5\nf: ~\ng: 010\n"
+           "h: 2001-12-14t21:59:43.10-05:00\ni: 2001-12-14\nj: !!binary aGVsbG8=\nk: off\n")
+    assert f("yamldecode", src) == {"a": True, "b": "yes", "c": 16, "d": "1_000", "e": 0.5, "f": None,
+                                    "g": 10, "h": "2001-12-14T21:59:43-05:00", "i": "2001-12-14T00:00:00Z",
+                                    "j": "aGVsbG8=", "k": False}
+    assert f("yamldecode", "base: &b {x: 1}\nm:\n  <<: *b\n  z: 2\n") == {"base": {"x": 1}, "m": {"x": 1, "z": 2}}
+    assert error("yamldecode", "a: 1\nb: !!int abc") == (
+        'Call to function "yamldecode" failed: on line 1, column 4: cannot parse "abc" as tag:yaml.org,2002:int.')
+    assert error("yamldecode", "---\na\n---\nb") == (
+        'Call to function "yamldecode" failed: on line 2, column 1: unexpected extra content after value.')
+    assert error("yamldecode", "x: .nan") == 'Call to function "yamldecode" failed: floating point NaN is not supported.'
+    assert error("yamldecode", "x: *nope") == 'Call to function "yamldecode" failed: reference to undefined anchor "nope".'
 
 
 def test_yamldecode_roundtrips_yamlencode():

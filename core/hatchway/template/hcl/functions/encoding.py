@@ -8,11 +8,12 @@ import codecs
 import csv
 import io
 import json
+import re
 import struct
 import urllib.parse
 import zlib
 from decimal import Decimal
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List
 
 from hatchway.template.hcl import values as V
 from hatchway.template.hcl.functions.registry import ArgError, Fail, Param, function
@@ -123,154 +124,300 @@ def csvdecode(ctx: Any, s: str) -> Any:
 
 # -- YAML (go-cty-yaml) ------------------------------------------------------------------------
 
-def _yaml_string(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif o < 0x20 or o == 0x7F:
-            out.append("\\x%02X" % o)
-        elif o in (0x85, 0xA0, 0x2028, 0x2029, 0xFEFF):
-            out.append({0x85: "\\N", 0xA0: "\\_", 0x2028: "\\L", 0x2029: "\\P", 0xFEFF: "\\uFEFF"}[o])
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+def _yaml_events(v: Any) -> Iterator[Any]:
+    """The emitter events go-cty-yaml's marshal produces for a value."""
+    import yaml
 
-
-def _yaml_scalar(v: Any, indent: int) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if V.is_number(v):
-        return V.format_number(v)
-    if isinstance(v, str):
-        if "\n" in v and all(c.isprintable() or c == "\n" for c in v) and not v.startswith(" "):
-            stripped = v.rstrip("\n")
-            trailing = len(v) - len(stripped)
-            chomp = "-" if trailing == 0 else ("" if trailing == 1 else "+")
-            pad = " " * (indent + 2)
-            lines = v.split("\n")
-            if trailing:
-                lines = lines[:-1]
-            body = "\n".join((pad + ln) if ln else "" for ln in lines)
-            return f"|{chomp}\n{body}"
-        return _yaml_string(v)
-    raise TypeError(v)
-
-
-def _yaml_emit(v: Any, indent: int, out: List[str]) -> None:
-    """Append the block-style lines of collection ``v`` at ``indent``."""
-    pad = " " * indent
-    if isinstance(v, dict):
+    if v is None or isinstance(v, bool) or V.is_number(v):
+        text = "null" if v is None else ("true" if v is True else "false" if v is False else V.format_number(v))
+        yield yaml.ScalarEvent(None, None, (True, True), text, style=None)
+    elif isinstance(v, str):
+        yield yaml.ScalarEvent(None, None, (True, True), v, style="|" if "\n" in v else '"')
+    elif isinstance(v, dict):
+        yield yaml.MappingStartEvent(None, None, True, flow_style=False)
         for k in sorted(v, key=lambda k: k.encode("utf-8")):
-            x = v[k]
-            key = _yaml_string(k)
-            if isinstance(x, dict) and x:
-                out.append(f"{pad}{key}:")
-                _yaml_emit(x, indent + 2, out)
-            elif isinstance(x, (list, tuple)) and x:
-                out.append(f"{pad}{key}:")
-                _yaml_emit(x, indent, out)
-            else:
-                out.append(f"{pad}{key}: {_yaml_inline(x, indent)}")
-        return
-    for x in v:
-        if isinstance(x, dict) and x:
-            sub: List[str] = []
-            _yaml_emit(x, indent + 2, sub)
-            sub[0] = pad + "- " + sub[0][indent + 2:]
-            out.extend(sub)
-        elif isinstance(x, (list, tuple)) and x:
-            sub = []
-            _yaml_emit(x, indent + 2, sub)
-            sub[0] = pad + "- " + sub[0][indent + 2:]
-            out.extend(sub)
-        else:
-            out.append(f"{pad}- {_yaml_inline(x, indent)}")
-
-
-def _yaml_inline(v: Any, indent: int) -> str:
-    if isinstance(v, dict):
-        return "{}"
-    if isinstance(v, (list, tuple)):
-        return "[]"
-    return _yaml_scalar(v, indent)
+            yield from _yaml_events(k)
+            yield from _yaml_events(v[k])
+        yield yaml.MappingEndEvent()
+    else:
+        yield yaml.SequenceStartEvent(None, None, True, flow_style=False)
+        for x in v:
+            yield from _yaml_events(x)
+        yield yaml.SequenceEndEvent()
 
 
 @function("yamlencode", [Param("value", V.DYNAMIC, allow_null=True)], ret=S)
-def yamlencode(ctx: Any, v: Any) -> str:
-    if isinstance(v, (dict, list, tuple)) and v:
-        lines: List[str] = []
-        _yaml_emit(v, 0, lines)
-        return "\n".join(lines) + "\n"
-    return _yaml_inline(v, -2) + "\n"
-
-
-_YAML_TAGS = {"str", "int", "float", "bool", "null", "map", "seq", "timestamp", "binary", "merge"}
-
-
-def _yaml_check_events(src: str) -> None:
-    """go-cty-yaml's refusals: self-referencing anchors and tags it does not support."""
+def yamlencode(ctx: Any, v: Any) -> Any:
+    """go-cty-yaml's encoding: block style, strings double-quoted (literal style when they hold a
+    newline), map keys sorted; emitted by PyYAML's emitter, a port of the same libyaml emitter."""
     import yaml
 
-    open_anchors: List[Any] = []
-    for event in yaml.parse(src, Loader=yaml.SafeLoader):
-        tag = getattr(event, "tag", None)
-        if tag and not (isinstance(event, (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent))
-                        and getattr(event, "implicit", False) is True and tag in ("!",)):
-            short = tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else None
-            if short is None and tag != "!":
-                raise Fail(f"unsupported tag {V._go_quote(tag)}")
-            if short is not None and short not in _YAML_TAGS:
-                raise Fail(f"unsupported tag {V._go_quote('!!' + short)}")
-        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-            open_anchors.append(event.anchor)
-        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-            open_anchors.pop()
-        elif isinstance(event, yaml.AliasEvent) and event.anchor in open_anchors:
-            raise Fail(f"cannot refer to anchor {V._go_quote(event.anchor)} from inside its own definition")
+    if not V.is_known(v):
+        return V.Unknown(S)
+    events = [yaml.StreamStartEvent(encoding=None), yaml.DocumentStartEvent(explicit=False),
+              *_yaml_events(v), yaml.DocumentEndEvent(explicit=False), yaml.StreamEndEvent()]
+    return yaml.emit(events, allow_unicode=True)
 
 
-def _yaml_value(v: Any) -> Any:
+_TAG = "tag:yaml.org,2002:"
+_RESOLVABLE = {"", _TAG + "str", _TAG + "bool", _TAG + "int", _TAG + "float", _TAG + "null",
+               _TAG + "timestamp", _TAG + "binary"}
+_RESOLVE_MAP: Dict[str, Any] = {}
+for _words, _value in ((("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
+                       (("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
+                       (("", "~", "null", "Null", "NULL"), None),
+                       ((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), float("inf")),
+                       (("-.inf", "-.Inf", "-.INF"), float("-inf"))):
+    for _w in _words:
+        _RESOLVE_MAP[_w] = _value
+_INT_RE = re.compile(r"\A(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z")
+_FLOAT_RE = re.compile(r"\A[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_YAML_TS = re.compile(r"\A(\d{4})-(\d{1,2})-(\d{1,2})(?:(?:[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?"
+                      r"(Z|[+-]\d{2}:\d{2}))|(?: (\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?))?\Z")
+
+
+class _YamlError(Exception):
+    """A go-cty-yaml decoding error at an event (its position prefixes the message)."""
+
+    def __init__(self, message: str, mark: Any = None) -> None:
+        super().__init__(message)
+        self.mark = mark
+
+    def text(self) -> str:
+        # go-cty-yaml wraps with the event's 0-based line, and not at all on line 0
+        if self.mark is not None and self.mark.line != 0:
+            return f"on line {self.mark.line}, column {self.mark.column + 1}: {self.args[0]}"
+        return str(self.args[0])
+
+
+def _yaml_timestamp(src: str) -> Any:
+    """go-cty-yaml's parseTimestamp, formatted as RFC 3339; None when not a timestamp."""
     import datetime as _dt
 
-    if isinstance(v, dict):
-        return {_yaml_key(k): _yaml_value(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_yaml_value(x) for x in v]
-    if isinstance(v, float):
-        return V.normalize_number(v)
-    if isinstance(v, bytes):
-        return base64.b64encode(v).decode("ascii")
-    if isinstance(v, _dt.datetime):
-        if v.tzinfo is None:
-            v = v.replace(tzinfo=_dt.timezone.utc)
-        text = v.isoformat()
-        return text.replace("+00:00", "Z")
-    if isinstance(v, _dt.date):
-        return v.isoformat() + "T00:00:00Z"
-    return v
+    m = _YAML_TS.match(src)
+    if not m:
+        return None
+    try:
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if m.group(4) is not None:
+            hh, mm, ss = int(m.group(4)), int(m.group(5)), int(m.group(6))
+            zone = m.group(8)
+            if zone == "Z":
+                tz = _dt.timezone.utc
+            else:
+                off = _dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+                tz = _dt.timezone(-off if zone[0] == "-" else off)
+        elif m.group(9) is not None:
+            hh, mm, ss, tz = int(m.group(9)), int(m.group(10)), int(m.group(11)), _dt.timezone.utc
+        else:
+            hh = mm = ss = 0
+            tz = _dt.timezone.utc
+        t = _dt.datetime(year, month, day, hh, mm, ss, tzinfo=tz)
+    except ValueError:
+        return None
+    text = t.strftime("%Y-%m-%dT%H:%M:%S")
+    off = t.utcoffset() or _dt.timedelta(0)
+    if not off:
+        return text + "Z"
+    secs = int(off.total_seconds())
+    sign = "-" if secs < 0 else "+"
+    secs = abs(secs)
+    return f"{text}{sign}{secs // 3600:02d}:{secs // 60 % 60:02d}"
 
 
-def _yaml_key(k: Any) -> str:
-    if isinstance(k, bool):
-        return "true" if k else "false"
-    if k is None:
-        return "null"
-    if V.is_number(k):
-        return V.format_number(k)
-    return str(k)
+def _yaml_number(src: str) -> Any:
+    plain = src.replace("_", "")
+    try:
+        return V.number_from_string(plain)
+    except V.ConversionError:
+        pass
+    text = plain.lower()
+    sign = -1 if text.startswith("-") else 1
+    body = text.lstrip("+-")
+    try:
+        if body.startswith("0x"):
+            return sign * int(body[2:], 16)
+        if body.startswith("0o"):
+            return sign * int(body[2:], 8)
+        if body.startswith("0b"):
+            return sign * int(body[2:], 2)
+        if body.startswith("0") and body.isdigit():
+            return sign * int(body, 8)
+    except ValueError:
+        pass
+    return None
+
+
+def _yaml_scalar(tag: str, src: str, style: Any) -> Any:
+    """go-cty-yaml's resolveScalar."""
+    if tag not in _RESOLVABLE:
+        raise _YamlError(f"unsupported tag {V._go_quote(tag)}")
+    hint = src[0] if src else "N"
+    hinted = hint in "+-0123456789yYnNtTfFoO~.N" if src else True
+    if hinted and tag not in (_TAG + "str", _TAG + "binary"):
+        if style in ("'", '"'):
+            return src
+        if src in _RESOLVE_MAP:
+            return _RESOLVE_MAP[src]
+        if tag == "" and src in (".nan", ".NaN", ".NAN"):
+            raise _YamlError("floating point NaN is not supported")
+        if hint == ".":
+            try:
+                return V.number_from_string(src)
+            except V.ConversionError:
+                pass
+        elif hint in "+-0123456789":
+            if tag in ("", _TAG + "timestamp"):
+                ts = _yaml_timestamp(src)
+                if ts is not None:
+                    return ts
+            if _INT_RE.match(src):
+                tag = _TAG + "int"
+            elif _FLOAT_RE.match(src):
+                tag = _TAG + "float"
+    if tag in (_TAG + "str", _TAG + "binary"):
+        if tag == _TAG + "binary":
+            try:
+                _b64decode(src)
+            except (ValueError, binascii.Error):
+                raise _YamlError(f"cannot parse {V._go_quote(src)} as {tag}: not valid base64") from None
+        return src
+    if tag == _TAG + "bool":
+        value = _RESOLVE_MAP.get(src, None)
+        if not isinstance(value, bool):
+            raise _YamlError(f"cannot parse {V._go_quote(src)} as {tag}")
+        return value
+    if tag in (_TAG + "float", _TAG + "int"):
+        value = _yaml_number(src)
+        if value is None:
+            raise _YamlError(f"cannot parse {V._go_quote(src)} as {tag}")
+        return value
+    if tag == _TAG + "timestamp":
+        ts = _yaml_timestamp(src)
+        if ts is None:
+            raise _YamlError(f"cannot parse {V._go_quote(src)} as {tag}")
+        return ts
+    if tag == _TAG + "null":
+        return None
+    return src
+
+
+def _yaml_syntax_error(e: Any) -> str:
+    """go-cty-yaml's parserError positioning (libyaml's marks; scanner errors one line down)."""
+    import yaml
+
+    problem = getattr(e, "problem", None) or "invalid YAML syntax"
+    mark = getattr(e, "problem_mark", None)
+    context = getattr(e, "context_mark", None)
+    if mark is not None and mark.line != 0:
+        if isinstance(e, yaml.scanner.ScannerError):
+            return f"on line {mark.line + 1}, column 1: {problem}"
+        return f"on line {mark.line}, column {mark.column + 1}: {problem}"
+    if context is not None and context.line != 0:
+        return f"on line {context.line}, column {context.column + 1}: {problem}"
+    return problem
+
+
+class _YamlDecoder:
+    """go-cty-yaml's unmarshal over PyYAML's parser events (the same libyaml event model)."""
+
+    def __init__(self, events: List[Any]) -> None:
+        self.events = events
+        self.pos = 0
+        self.pending: Dict[str, int] = {}
+        self.anchors: Dict[str, Any] = {}
+
+    def next(self) -> Any:
+        ev = self.events[self.pos]
+        self.pos += 1
+        return ev
+
+    def value(self, ev: Any = None) -> Any:
+        import copy
+
+        import yaml
+
+        ev = ev if ev is not None else self.next()
+        if isinstance(ev, yaml.ScalarEvent):
+            if ev.anchor:
+                self.pending[ev.anchor] = self.pending.get(ev.anchor, 0) + 1
+            try:
+                v = _yaml_scalar(ev.tag if ev.tag not in (None,) else "", ev.value, ev.style)
+            except _YamlError as e:
+                raise _YamlError(str(e), ev.start_mark) from None
+            if ev.anchor:
+                self._complete(ev.anchor, v)
+            return v
+        if isinstance(ev, yaml.AliasEvent):
+            if ev.anchor in self.pending:
+                raise _YamlError(f"cannot refer to anchor {V._go_quote(ev.anchor)} from inside its own definition",
+                                 ev.start_mark)
+            if ev.anchor not in self.anchors:
+                raise _YamlError(f"reference to undefined anchor {V._go_quote(ev.anchor)}", ev.start_mark)
+            return copy.deepcopy(self.anchors[ev.anchor])
+        if isinstance(ev, yaml.SequenceStartEvent):
+            if ev.tag not in (None, "", _TAG + "seq"):
+                raise _YamlError(f"can't interpret sequence as {ev.tag}", ev.start_mark)
+            if ev.anchor:
+                self.pending[ev.anchor] = self.pending.get(ev.anchor, 0) + 1
+            items = []
+            while True:
+                nxt = self.next()
+                if isinstance(nxt, yaml.SequenceEndEvent):
+                    break
+                items.append(self.value(nxt))
+            if ev.anchor:
+                self._complete(ev.anchor, items)
+            return items
+        if isinstance(ev, yaml.MappingStartEvent):
+            return self.mapping(ev)
+        if isinstance(ev, yaml.DocumentStartEvent):
+            raise _YamlError("only a single document is allowed", ev.start_mark)
+        if isinstance(ev, yaml.StreamEndEvent):
+            raise _YamlError("expecting value but found end of stream", ev.start_mark)
+        raise _YamlError(f"unexpected parser event {type(ev).__name__}", ev.start_mark)
+
+    def mapping(self, ev: Any) -> Dict[str, Any]:
+        import yaml
+
+        if ev.tag not in (None, "", _TAG + "map"):
+            raise _YamlError(f"can't interpret mapping as {ev.tag}", ev.start_mark)
+        if ev.anchor:
+            self.pending[ev.anchor] = self.pending.get(ev.anchor, 0) + 1
+        out: Dict[str, Any] = {}
+        while True:
+            key_ev = self.next()
+            if isinstance(key_ev, yaml.MappingEndEvent):
+                break
+            if isinstance(key_ev, yaml.ScalarEvent) and (
+                    (not key_ev.tag and key_ev.value == "<<" and key_ev.style is None) or key_ev.tag == _TAG + "merge"):
+                merged = self.value()
+                sources = merged if isinstance(merged, list) else [merged]
+                for src in sources:
+                    if not isinstance(src, dict):
+                        what = V.friendly_name(V.type_of(src))
+                        where = " (from sequence)" if isinstance(merged, list) else ""
+                        raise _YamlError(f"cannot merge {what}{where} into mapping", key_ev.start_mark)
+                    out.update(src)
+                continue
+            if not isinstance(key_ev, yaml.ScalarEvent):
+                raise _YamlError("only strings are allowed as mapping keys", key_ev.start_mark)
+            try:
+                key = _yaml_scalar(key_ev.tag or "", key_ev.value, key_ev.style)
+            except _YamlError as e:
+                raise _YamlError(str(e), key_ev.start_mark) from None
+            if key is None:
+                raise _YamlError("mapping key cannot be null", key_ev.start_mark)
+            out[V.to_string(key)] = self.value()
+        if ev.anchor:
+            self._complete(ev.anchor, out)
+        return out
+
+    def _complete(self, anchor: str, value: Any) -> None:
+        self.pending[anchor] -= 1
+        if not self.pending[anchor]:
+            del self.pending[anchor]
+        self.anchors[anchor] = value
 
 
 @function("yamldecode", [("src", S)])
@@ -278,18 +425,37 @@ def yamldecode(ctx: Any, s: str) -> Any:
     import yaml
 
     try:
-        _yaml_check_events(s)
-        docs = list(yaml.load_all(s, Loader=yaml.SafeLoader))
+        events = list(yaml.parse(s or "\n", Loader=yaml.SafeLoader))
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        problem = getattr(e, "problem", None) or str(e)
-        where = f"on line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise Fail(f"{where}{problem}") from None
-    if not docs:
-        return None
-    if len(docs) > 1:
-        raise Fail("unexpected extra content after value")
-    return _yaml_value(docs[0])
+        raise Fail(_yaml_syntax_error(e)) from None
+    dec = _YamlDecoder(events)
+    try:
+        dec.next()  # stream start
+        ev = dec.next()
+        if not isinstance(ev, yaml.DocumentStartEvent):
+            raise _YamlError("missing start of document", ev.start_mark)
+        value = dec.value()
+        ev = dec.next()
+        if isinstance(ev, yaml.DocumentStartEvent):
+            raise _YamlError("only a single document is allowed", ev.start_mark)
+        if not isinstance(ev, yaml.DocumentEndEvent):
+            raise _YamlError(f"unexpected extra content ({type(ev).__name__}) after value", ev.start_mark)
+        ev = dec.next()
+        if not isinstance(ev, yaml.StreamEndEvent):
+            raise _YamlError("unexpected extra content after value", ev.start_mark)
+    except _YamlError as e:
+        raise Fail(e.text()) from None
+    return _normalize(value)
+
+
+def _normalize(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _normalize(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_normalize(x) for x in v]
+    if isinstance(v, float):
+        return V.normalize_number(v)
+    return v
 
 
 # -- text encodings ----------------------------------------------------------------------------
