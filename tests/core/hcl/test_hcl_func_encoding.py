@@ -67,7 +67,11 @@ def test_jsondecode():
     assert f("jsondecode", '[1, 2.5, "x", null, {"a": []}]') == [1, 2.5, "x", None, {"a": []}]
     result = f("jsondecode", "10")
     assert result == 10 and type(result) is int
-    assert error("jsondecode", '{"a": ') == 'Call to function "jsondecode" failed: unexpected end of JSON input.'
+    assert error("jsondecode", '{"a": ') == 'Call to function "jsondecode" failed: unexpected EOF.'
+    assert error("jsondecode", "") == 'Call to function "jsondecode" failed: EOF.'
+    assert error("jsondecode", "[1] [2]") == 'Call to function "jsondecode" failed: extraneous data after JSON object.'
+    assert error("jsondecode", "x") == (
+        "Call to function \"jsondecode\" failed: invalid character 'x' looking for beginning of value.")
 
 
 def test_csvdecode():

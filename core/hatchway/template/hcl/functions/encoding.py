@@ -77,16 +77,19 @@ def _json_number(text: str) -> Any:
 
 @function("jsondecode", [("str", S)])
 def jsondecode(ctx: Any, s: str) -> Any:
+    """cty's json.ImpliedType/Unmarshal over Go's encoding/json tokens; messages as Go's."""
+    text = s.strip(" \t\r\n")
+    if not text:
+        raise Fail("EOF")
     try:
         dec = json.JSONDecoder(parse_float=_json_number, parse_int=_json_number,
                                parse_constant=_reject_constant)
-        value, end = dec.raw_decode(s.lstrip(" \t\r\n"))
-        rest = s.lstrip(" \t\r\n")[end:].strip(" \t\r\n")
+        value, end = dec.raw_decode(text)
     except json.JSONDecodeError as e:
         if e.pos >= len(e.doc):
-            raise Fail("unexpected end of JSON input") from None
+            raise Fail("unexpected EOF") from None
         raise Fail(f"invalid character {_go_char(e.doc[e.pos])} looking for beginning of value") from None
-    if rest:
+    if text[end:].strip(" \t\r\n"):
         raise Fail("extraneous data after JSON object")
     return value
 
