@@ -212,3 +212,17 @@ def test_convert_takes_a_type():
     with pytest.raises(FunctionError) as info:
         call("convert", [{"a": 1}, List(STRING)])
     assert str(info.value) == 'Invalid value for "value" parameter: list of string required.'
+
+
+def test_heavy_dependencies_load_only_when_a_function_needs_them():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from hatchway.template.hcl import functions as F\n"
+            "F.call('upper', ['x']); F.names()\n"
+            "heavy = [m for m in ('re2', 'yaml', 'bcrypt', 'cryptography') if m in sys.modules]\n"
+            "assert not heavy, heavy\n"
+            "F.call('regex', ['a', 'a'])\n"
+            "assert 're2' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
