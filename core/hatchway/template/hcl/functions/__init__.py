@@ -11,6 +11,7 @@ registry.function`. Heavy dependencies (re2, yaml, bcrypt, cryptography) are imp
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
@@ -105,7 +106,7 @@ def call(name: str, args: List[Any], ctx: Optional[FunctionContext] = None) -> A
     if unknown:
         return V.Unknown(fn.return_type(converted))
     try:
-        return fn.impl(ctx, *converted)
+        return _nfc(fn.impl(ctx, *converted))
     except ArgError as e:
         index = e.index
         param = params[index] if index < nparams else fn.var_param
@@ -120,6 +121,19 @@ def call(name: str, args: List[Any], ctx: Optional[FunctionContext] = None) -> A
         if not all(V.is_known(a) for a in converted):
             return V.Unknown(fn.return_type(converted))
         raise
+
+
+def _nfc(v: Any) -> Any:
+    """cty normalizes every string to NFC (cty.StringVal); results follow."""
+    if isinstance(v, str):
+        return v if unicodedata.is_normalized("NFC", v) else unicodedata.normalize("NFC", v)
+    if isinstance(v, V.SetValue):
+        return V.SetValue(_nfc(x) for x in v)
+    if isinstance(v, list):
+        return [_nfc(x) for x in v]
+    if isinstance(v, dict):
+        return {_nfc(k): _nfc(x) for k, x in v.items()}
+    return v
 
 
 def _arg_error(pname: str, index: int, message: str) -> FunctionError:

@@ -16,14 +16,27 @@ from hatchway.template.hcl.functions.text import (
 S, N, B = V.STRING, V.NUMBER, V.BOOL
 
 
+def _simple_upper(ch: str) -> str:
+    """Go's unicode.ToUpper: one rune to one rune (no "ß" -> "SS")."""
+    up = ch.upper()
+    return up if len(up) == 1 else ch
+
+
+def _simple_lower(ch: str) -> str:
+    if ch == "\u0130":
+        return "i"
+    low = ch.lower()
+    return low if len(low) == 1 else ch
+
+
 @function("upper", [("str", S)], ret=S)
 def upper(ctx: Any, s: str) -> str:
-    return s.upper()
+    return "".join(_simple_upper(c) for c in s)
 
 
 @function("lower", [("str", S)], ret=S)
 def lower(ctx: Any, s: str) -> str:
-    return s.lower()
+    return "".join(_simple_lower(c) for c in s)
 
 
 @function("strrev", [("str", S)], ret=S)
@@ -96,12 +109,18 @@ def _is_separator(ch: str) -> bool:
     return ch.isspace()
 
 
+def _simple_title(ch: str) -> str:
+    """Go's unicode.ToTitle (simple mapping; "ǆ" -> "ǅ")."""
+    t = ch.title()
+    return t if len(t) == 1 else ch
+
+
 @function("title", [("str", S)], ret=S)
 def title(ctx: Any, s: str) -> str:
     out = []
     prev = " "
     for ch in s:
-        out.append(ch.upper() if _is_separator(prev) else ch)
+        out.append(_simple_title(ch) if _is_separator(prev) else ch)
         prev = ch
     return "".join(out)
 
