@@ -35,7 +35,7 @@ def prepare(loaded: Any, plugins: Any, only: Sequence[str] = (), except_: Sequen
     ``-except`` patterns that name post-processors (their ``name``) drop those
     post-processors; the others are build-name globs, as in Packer.
     """
-    from ...errors import ConfigError, ConfigProblem
+    from ...errors import ConfigError
     from ..validate import prepare as _prepare
     from .diagnostics import DiagnosticsError, format_diagnostic
     from .frontend import problems_to_diagnostics
@@ -66,9 +66,28 @@ def prepare(loaded: Any, plugins: Any, only: Sequence[str] = (), except_: Sequen
     if errors:
         raise DiagnosticsError(errors + list(loaded.warnings), str(template.path))
     warnings = list(loaded.warnings) + problems_to_diagnostics(result.warnings, loaded.positions, loaded.sections)
-    result.warnings = [ConfigProblem("", format_diagnostic(d)[len("Warning: "):], severity="warning")
-                       for d in warnings]
+    shown: List[str] = []
+    for d in warnings:
+        text = format_diagnostic(d)[len("Warning: "):]
+        if text not in shown:
+            shown.append(text)
+    result.warnings = [_Warning(text) for text in shown]
     return result
+
+
+class _Warning:
+    """A warning diagnostic where the CLI expects a ConfigProblem: printed as HCL formats it."""
+
+    severity = "warning"
+    is_error = False
+    path = ""
+    hint = ""
+
+    def __init__(self, text: str) -> None:
+        self.message = text
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def _failed(path: str, failed: Any, sections: Any) -> bool:

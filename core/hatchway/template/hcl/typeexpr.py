@@ -49,7 +49,7 @@ def type_from_expr(expr: Expr, optional_ok: bool = False, default_eval: Any = No
     if name in _COLLECTIONS:
         if len(expr.args) != 1:
             raise _err(f"The {name} type constructor requires one argument specifying the element type.", expr)
-        return _COLLECTIONS[name](type_from_expr(expr.args[0]))
+        return _COLLECTIONS[name](type_from_expr(expr.args[0], default_eval=default_eval))
     if name == "object":
         if len(expr.args) != 1 or not isinstance(expr.args[0], ObjectCons):
             raise _err("The object type constructor requires one argument specifying the attribute types as a "
@@ -76,14 +76,14 @@ def type_from_expr(expr: Expr, optional_ok: bool = False, default_eval: Any = No
         if len(expr.args) != 1 or not isinstance(expr.args[0], TupleCons):
             raise _err("The tuple type constructor requires one argument specifying the element types as a list.",
                        expr)
-        return V.Tuple([type_from_expr(e) for e in expr.args[0].items])
+        return V.Tuple([type_from_expr(e, default_eval=default_eval) for e in expr.args[0].items])
     if name == "optional":
         if not optional_ok:
             raise _err("Keyword \"optional\" is valid only as a modifier for object type attributes.", expr)
         if len(expr.args) not in (1, 2):
             raise _err("Optional attribute modifier expects one or two arguments: an attribute type, and an "
                        "optional default value.", expr)
-        t = type_from_expr(expr.args[0])
+        t = type_from_expr(expr.args[0], default_eval=default_eval)
         default: Any = V.NO_DEFAULT
         if len(expr.args) == 2:
             default = default_eval(expr.args[1]) if default_eval else None

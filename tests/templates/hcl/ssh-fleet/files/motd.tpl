@@ -1,0 +1,4 @@
+Welcome. This fleet has:
+%{ for r in roles ~}
+  - a ${r} server
+%{ endfor ~}
