@@ -39,9 +39,10 @@ def test_bcrypt_hashes_with_go_prefix_and_cost():
     assert hashed.startswith("$2a$10$")
     assert bcrypt.checkpw(b"hello world", hashed.encode())
     assert f("bcrypt", "x", 4).startswith("$2a$04$")
-    assert error("bcrypt", "x", 3) == (
+    assert f("bcrypt", "x", 3).startswith("$2a$10$")    # below the minimum: Go's default cost
+    assert error("bcrypt", "x", 32) == (
         'Call to function "bcrypt" failed: error occured generating password crypto/bcrypt: '
-        'cost 3 is outside allowed range (4,31).')
+        'cost 32 is outside allowed range (4,31).')
     assert error("bcrypt", "x", 4, 5) == 'Call to function "bcrypt" failed: bcrypt() takes no more than two arguments.'
 
 

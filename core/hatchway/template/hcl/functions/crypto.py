@@ -37,7 +37,9 @@ def bcrypt_(ctx: Any, s: str, *cost: Any) -> str:
         if isinstance(cost[0], float) and cost[0] != int(cost[0]):
             raise Fail("value must be a whole number")
         rounds = int(cost[0])
-    if rounds < 4 or rounds > 31:
+    if rounds < 4:   # golang.org/x/crypto/bcrypt: below MinCost means DefaultCost
+        rounds = 10
+    if rounds > 31:
         raise Fail(f"error occured generating password crypto/bcrypt: cost {rounds} is outside allowed range (4,31)")
     data = s.encode("utf-8")
     if len(data) > 72:
