@@ -227,6 +227,10 @@ class Runner:
             if attempt < attempts:
                 ctx.ui.error(f"{step.type} provisioner failed ({cause}); retrying ({attempt}/{common.max_retries})")
                 continue
+            if common.continue_on_error:
+                ctx.ui.error(f"the {step.type} provisioner ({step.path}) failed: {cause}; continuing "
+                             "(continue_on_error)")
+                return
             raise ProvisionerError(f"the {step.type} provisioner ({step.path}) failed: {cause}")
 
     def _artifacts(self, ctx: BuildContext, builder: Builder, build: BuildPlan) -> List[Artifact]:

@@ -235,3 +235,26 @@ def test_docker_build_with_a_post_processor_chain(api, engine: dockerd.Engine, i
     finally:
         for image in api.images(name=repository):
             api.remove_image(image["Id"], force=True)
+
+
+def test_continue_on_error_reports_the_failure_and_goes_on(tmp_path: Path) -> None:
+    path = write(tmp_path / "coe.pkr.hcl", f'''
+        source "null" "x" {{
+          communicator = "local"
+        }}
+        build {{
+          sources = ["source.null.x"]
+          provisioner "shell-local" {{
+            inline            = ["exit 4"]
+            continue_on_error = true
+          }}
+          provisioner "shell-local" {{
+            inline = ["touch {tmp_path}/after"]
+          }}
+        }}
+    ''')
+    result = hatchway("build", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"==> null.x: the shell-local provisioner ({path}:6) failed: local inline script exited with status 4; " \
+           "valid exit codes: 0; continuing (continue_on_error)" in result.stderr
+    assert (tmp_path / "after").exists()

@@ -55,6 +55,8 @@ class ProvisionerSection:
     pause_before: Any = None  # raw duration string
     max_retries: Any = None
     timeout: Any = None
+    #: Packer 1.16's ``continue_on_error`` (HCL2): a failure is reported and the build goes on.
+    continue_on_error: Any = None
 
     def applies_to(self, build_name: str) -> bool:
         return applies_to(build_name, self.only, self.except_)

@@ -32,6 +32,7 @@ class ProvisionerCommon:
     pause_before: Duration = cfg.option(Duration(0), help="Wait this long before the provisioner runs.")
     max_retries: int = cfg.option(0, help="Retry a failing provisioner this many times.")
     timeout: Duration = cfg.option(Duration(0), help="Stop the provisioner after this long (0: no limit).")
+    continue_on_error: bool = cfg.option(False, help="Report a failure of this provisioner and go on with the build.")
 
 
 @attrs.define
@@ -251,7 +252,8 @@ def _plan_provisioner(prov: ProvisionerSection, build: BuilderSection, plugins: 
     conf, found = cfg.build(reg.cls.Config, rendered, prov.path, context=ctx)
     problems.extend(found)
     common_raw = {k: v for k, v in (("pause_before", prov.pause_before), ("max_retries", prov.max_retries),
-                                    ("timeout", prov.timeout)) if v is not None}
+                                    ("timeout", prov.timeout), ("continue_on_error", prov.continue_on_error))
+                  if v is not None}
     common, found = cfg.build(ProvisionerCommon, _render_tree(common_raw, prov.path, ctx, problems), prov.path)
     problems.extend(found)
     if reg.cls.needs_communicator and not getattr(comm_cls, "connects", True):

@@ -943,9 +943,7 @@ class _Loader:
                     meta[key] = _clean(value)
         section = ProvisionerSection(type=ptype, path=path, options=options, only=[run],
                                      pause_before=meta.get("pause_before"), max_retries=meta.get("max_retries"),
-                                     timeout=meta.get("timeout"))
-        if "continue_on_error" in meta and _has_field(section, "continue_on_error"):
-            setattr(section, "continue_on_error", meta["continue_on_error"])
+                                     timeout=meta.get("timeout"), continue_on_error=meta.get("continue_on_error"))
         if _uses_build_values(block.body) and _has_field(section, "late_options"):
             section.late_options = self._late(decode, ctx)  # type: ignore[attr-defined]
         return section
