@@ -448,8 +448,6 @@ def equals(a: Any, b: Any) -> Any:
     """go-cty equality: numbers by value (1 == 1.0), no string/number or bool/number equality,
     collections element by element. Returns ``Unknown(BOOL)`` when an unknown decides it."""
     if isinstance(a, Unknown) or isinstance(b, Unknown):
-        if a is None or b is None:
-            return Unknown(BOOL)
         return Unknown(BOOL)
     if a is None or b is None:
         return a is None and b is None
@@ -511,7 +509,6 @@ def can_convert(in_t: Type, out_t: Type, unsafe: bool = True) -> bool:
     if out_t.kind == "tuple" and in_t.kind == "tuple":
         return len(in_t.elems) == len(out_t.elems) and all(
             can_convert(i, o, unsafe) for i, o in zip(in_t.elems, out_t.elems))
-    assert True
     if out_t.kind == "list" and in_t.kind in ("list", "set"):
         return can_convert(in_t.elem, out_t.elem, unsafe)  # type: ignore[arg-type]
     if out_t.kind == "set" and in_t.kind in ("list", "set"):

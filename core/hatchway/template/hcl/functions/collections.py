@@ -13,16 +13,6 @@ from hatchway.template.hcl.functions.text import graphemes
 S, N, B, D = V.STRING, V.NUMBER, V.BOOL, V.DYNAMIC
 
 
-def _seq_kind(v: Any) -> str:
-    if isinstance(v, V.SetValue):
-        return "set"
-    if isinstance(v, list):
-        return "list"
-    if isinstance(v, dict):
-        return "map"
-    return V.friendly_name(V.type_of(v))
-
-
 # -- Packer's own ------------------------------------------------------------------------------
 
 @function("length", [Param("value", D, allow_unknown=True)], ret=N)

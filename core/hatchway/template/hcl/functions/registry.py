@@ -97,13 +97,3 @@ def to_int(v: Any, index: Optional[int] = None, prefix: str = "") -> int:
             raise Fail(message)
         raise ArgError(index, message)
     return int(v)
-
-
-def elements(v: Any) -> list:
-    """The elements of a list, tuple or set value."""
-    return list(v)
-
-
-def is_seq(v: Any) -> bool:
-    """A list, tuple or set value (not a string, not a map)."""
-    return isinstance(v, (list, tuple))

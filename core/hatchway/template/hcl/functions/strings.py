@@ -531,10 +531,6 @@ def _go_float_verb(verb: _Verb, n: Any) -> str:
     return _go_pad_number(verb, sign, body)
 
 
-def _format_ret(args: list) -> V.Type:
-    return S
-
-
 @function("format", [("format", S)],
           var=Param("args", V.DYNAMIC, allow_null=True, allow_unknown=True), ret=S)
 def format_(ctx: Any, fmt: str, *args: Any) -> Any:
