@@ -191,7 +191,9 @@ def test_service_functions_come_from_plugins(name, args):
     with pytest.raises(FunctionError) as info:
         call(name, args, FunctionContext())
     assert info.value.summary == "Error in function call"
-    assert f'Call to function "{name}" failed: {name}() needs a service that no installed plugin provides' in str(info.value)
+    assert str(info.value).startswith(
+        f'Call to function "{name}" failed: {name}() is provided by a plugin and no installed plugin provides it; install ')
+    assert f'register_template_functions hook registers "{name}")' in str(info.value)
 
     def failing(*given):
         raise RuntimeError("permission denied")

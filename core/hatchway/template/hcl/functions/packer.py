@@ -28,8 +28,9 @@ def _service(name: str, *args: Any, ctx: Any) -> Any:
     extra: Mapping[str, Callable[..., Any]] = getattr(ctx, "extra", None) or {}
     impl = extra.get(name)
     if impl is None:
-        raise Fail(f"{name}() needs a service that no installed plugin provides; install "
-                   f"{SERVICE_PLUGINS[name]} that registers the {name!r} template function")
+        raise Fail(f"{name}() is provided by a plugin and no installed plugin provides it; install "
+                   f"{SERVICE_PLUGINS[name]} (a Hatchway plugin whose register_template_functions "
+                   f"hook registers {V._go_quote(name)})")
     try:
         result = impl(*args)
     except (Fail, ArgError):
