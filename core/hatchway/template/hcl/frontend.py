@@ -813,7 +813,7 @@ class _Loader:
     def source_ref(self, ref: str, sources: Dict[Tuple[str, str], Block], where: Range
                    ) -> Optional[Tuple[str, str]]:
         parts = ref.split(".")
-        if parts and parts[0] == "source":
+        if len(parts) > 2:  # "source.TYPE.NAME" (Packer drops the first part, whatever it is)
             parts = parts[1:]
         if len(parts) != 2:
             self.add("Invalid source reference", f'A source is referred to as "source.TYPE.NAME", not "{ref}".', where)

@@ -188,7 +188,7 @@ class _Upgrader:
         source_texts = []
         for btype, name, body in sources:
             source_texts.append(f"source {quote(btype)} {quote(name)} {{\n" + "".join(self.body(body, 1)) + "}\n")
-        build_text = self.build(sources)
+        build_text = self.build(sources) if sources else ""
 
         head = []
         if raw.get("min_packer_version") or any(t in KNOWN_PLUGINS for t, _, _ in sources):
@@ -245,7 +245,7 @@ class _Upgrader:
             notes.append("# Some Go template functions have no HCL2 equivalent here and are left as they were: "
                          + ", ".join(sorted(self.unsupported)) + ".\n# Rewrite them with HCL2 functions (lower(), "
                          "upper(), split(), replace()...).\n")
-        parts = notes + head + var_blocks + locals_text + source_texts + [build_text]
+        parts = notes + head + var_blocks + locals_text + source_texts + ([build_text] if build_text else [])
         return "\n".join(parts)
 
     def locals_blocks_sensitive(self, name: str, expr: str) -> None:
@@ -298,6 +298,6 @@ def upgrade(text: str) -> str:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UpgradeError(f"not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("builders"), list):
-        raise UpgradeError('not a JSON template: a JSON object with "builders" is expected')
+    if not isinstance(raw, dict) or not isinstance(raw.get("builders", []), list):
+        raise UpgradeError('not a JSON template: a JSON object (with a "builders" list) is expected')
     return _Upgrader(raw).run()
