@@ -152,3 +152,9 @@ def test_unknown_arguments_give_unknown_results():
     assert f("alltrue", [UNKNOWN, True]) == Unknown(BOOL)
     assert f("index", ["a", UNKNOWN], "b") == Unknown(NUMBER)
     assert f("coalesce", UNKNOWN, "a") == Unknown(STRING)
+
+
+def test_sum_adds_decimal_digits_as_go_cty():
+    assert f("sum", [0.1, 0.2]) == 0.3
+    assert error("sum", [float("inf"), float("-inf")]) == (
+        'Call to function "sum" failed: can\'t compute sum of opposing infinities.')

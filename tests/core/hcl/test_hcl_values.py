@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hatchway.template.hcl.values import (
-    BOOL, DYNAMIC, NO_DEFAULT, NUMBER, STRING, UNKNOWN, ConversionError, List, Map, Object,
+    BOOL, DYNAMIC, NO_DEFAULT, NUMBER, STRING, UNKNOWN, ConversionError, List, Map, Object, arith,
     Set, SetValue, Tuple, Unknown, convert, equals, format_number, is_known, number_from_string,
     to_string, type_of, unify,
 )
@@ -208,3 +208,29 @@ def test_set_order_is_go_cty_order():
     assert list(SetValue([True, False, True])) == [False, True]
     assert list(SetValue([None, "a"])) == ["a", None]
     assert len(SetValue([[1], [1], [2]])) == 2
+
+
+# -- arithmetic on decimal digits (go-cty's 512-bit big.Float) ---------------------------------
+
+@pytest.mark.parametrize("op, a, b, result", [
+    ("+", 0.1, 0.2, 0.3),
+    ("-", 0.3, 0.1, 0.2),
+    ("*", 1.1, 1.1, 1.21),
+    ("/", 6, 3, 2),
+    ("/", 1, 4, 0.25),
+    ("/", 1, 0, float("inf")),
+    ("%", -7, 3, -1),
+    ("%", 7.5, 2, 1.5),
+    ("%", 5, 0, 5),
+    ("+", 2 ** 70, 1, 2 ** 70 + 1),
+])
+def test_arith(op, a, b, result):
+    got = arith(op, a, b)
+    assert got == result and type(got) is type(result)
+
+
+def test_arith_errors_are_worded_as_go_cty():
+    with pytest.raises(ArithmeticError, match="can't divide zero by zero or infinity by infinity"):
+        arith("/", 0, 0)
+    with pytest.raises(ArithmeticError, match="can't compute sum of opposing infinities"):
+        arith("+", float("inf"), float("-inf"))

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any, Callable, Dict, Iterable, List as _List, Mapping, Optional, Sequence, Tuple as _Tuple
 
 __all__ = [
     "Type", "STRING", "NUMBER", "BOOL", "DYNAMIC", "List", "Set", "Map", "Tuple", "Object",
     "NO_DEFAULT", "SetValue", "Unknown", "UNKNOWN", "is_known", "type_of", "convert", "unify",
     "equals", "to_string", "number_from_string", "format_number", "ConversionError",
-    "friendly_name", "mismatch_message", "can_convert", "is_number", "set_sort_key",
+    "friendly_name", "mismatch_message", "can_convert", "is_number", "set_sort_key", "arith",
+    "normalize_number", "unify_unsafe",
 ]
 
 
@@ -404,6 +405,54 @@ def normalize_number(n: Any) -> Any:
     if isinstance(n, float) and math.isfinite(n) and n == int(n) and abs(n) < 2 ** 63:
         return int(n)
     return n
+
+
+_ARITH = Context(prec=160, rounding=ROUND_HALF_EVEN)   # about go-cty's 512-bit mantissa
+
+
+def _dec(n: Any) -> Decimal:
+    return Decimal(n) if isinstance(n, int) else Decimal(repr(n))
+
+
+def arith(op: str, a: Any, b: Any) -> Any:
+    """``a op b`` for numbers (op in + - * / %) computed on their decimal digits, as go-cty's
+    512-bit big.Float arithmetic gives for decimal literals (0.1 + 0.2 is 0.3). Division by zero
+    gives infinity as go-cty does, 0/0 and inf-inf raise ArithmeticError with go-cty's words;
+    ``%`` is go-cty's Modulo (truncated division, ``x % 0`` is ``x``)."""
+    if isinstance(a, float) and not math.isfinite(a) or isinstance(b, float) and not math.isfinite(b):
+        if op == "%":
+            return a * b
+        if op == "/" and not b:
+            return math.copysign(math.inf, a)
+        r = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[op]()
+        if r != r:
+            raise ArithmeticError({"+": "can't compute sum of opposing infinities",
+                                   "-": "can't subtract infinity from itself",
+                                   "*": "can't multiply zero by infinity",
+                                   "/": "can't divide zero by zero or infinity by infinity"}[op])
+        return r
+    if isinstance(a, int) and isinstance(b, int) and op in "+-*":
+        return a + b if op == "+" else a - b if op == "-" else a * b
+    x, y = _dec(a), _dec(b)
+    if op == "+":
+        r = _ARITH.add(x, y)
+    elif op == "-":
+        r = _ARITH.subtract(x, y)
+    elif op == "*":
+        r = _ARITH.multiply(x, y)
+    elif op == "/":
+        if y == 0:
+            if x == 0:
+                raise ArithmeticError("can't divide zero by zero or infinity by infinity")
+            return math.inf if x > 0 else -math.inf
+        r = _ARITH.divide(x, y)
+    elif op == "%":
+        if y == 0:       # go-cty: x % 0 is x
+            return a
+        r = _ARITH.remainder(x, y)   # truncated division: the sign of the dividend
+    else:
+        raise ValueError(f"unknown operator {op!r}")
+    return _normalize_number(r)
 
 
 def format_number(n: Any) -> str:

@@ -65,10 +65,11 @@ def sum_(ctx: Any, lst: Any) -> Any:
             n = V.convert(x, N)
         except V.ConversionError:
             raise ArgError(0, "argument must be list, set, or tuple of number values") from None
-        total = total + n
-    if isinstance(total, float) and total != total:
-        raise Fail("can't compute sum of opposing infinities")
-    return V.normalize_number(total)
+        try:
+            total = V.arith("+", total, n)
+        except ArithmeticError as e:
+            raise Fail(str(e)) from None
+    return total
 
 
 @function("alltrue", [("list", V.List(B))], ret=B)
