@@ -234,3 +234,12 @@ def test_arith_errors_are_worded_as_go_cty():
         arith("/", 0, 0)
     with pytest.raises(ArithmeticError, match="can't compute sum of opposing infinities"):
         arith("+", float("inf"), float("-inf"))
+
+
+def test_nested_mismatch_message_as_go_cty_public_tests():
+    # reduction of hashicorp/terraform#24167, from go-cty's convert tests
+    value = {"a": {"x": None}, "b": {"x": {"c": 1, "d": 2}}}
+    want = Map(Map(Object({"x": Map(DYNAMIC)})))
+    with pytest.raises(ConversionError) as info:
+        convert(value, want)
+    assert str(info.value) == 'element "b": element "x": attribute "x" is required'
