@@ -243,3 +243,42 @@ def test_nested_mismatch_message_as_go_cty_public_tests():
     with pytest.raises(ConversionError) as info:
         convert(value, want)
     assert str(info.value) == 'element "b": element "x": attribute "x" is required'
+
+
+def O(**attrs):  # noqa: E743 - short names keep the table below readable
+    return Object(attrs)
+
+
+S, N, B, D = STRING, NUMBER, BOOL, DYNAMIC
+L, M, T = List, Map, Tuple
+
+
+# the cases of go-cty's unify_test.go (v1.13)
+@pytest.mark.parametrize("types, result", [
+    ([S], S), ([N, N], N), ([N, S], S), ([S, N], S), ([B, S, N], S), ([B, N], None),
+    ([O(foo=S), O(foo=S)], O(foo=S)),
+    ([O(foo=S), O(foo=N)], O(foo=S)),
+    ([O(foo=S), O(bar=N)], M(S)),
+    ([O(foo=S), O()], M(S)),
+    ([O(foo=B), O(bar=N)], None),
+    ([O(foo=B), O(foo=N)], None),
+    ([T([S]), T([S])], T([S])),
+    ([T([S]), T([N])], T([S])),
+    ([T([S]), T([S, N])], L(S)),
+    ([T([S]), T([])], L(S)),
+    ([T([B]), T([N])], None),
+    ([T([O(a=S), O(a=S)]), T([O(a=S, b=S)])], L(M(S))),
+    ([T([O(a=S), D]), L(D)], None),
+    ([L(O(a=S)), T([O(a=S, b=S)]), T([O(a=S, b=S), O(c=S, d=S)])], L(M(S))),
+    ([L(O(a=S)), L(M(S)), T([M(S), O(a=S, b=S)])], L(M(S))),
+    ([T([O(a=S, b=N), O(a=S, b=N)]), T([O(a=S)])], L(M(S))),
+    ([T([O(a=S, b=N)]), T([O(a=S)])], T([M(S)])),
+    ([L(O(a=N, b=S)), T([O(a=S)])], L(M(S))),
+    ([L(O(a=N, b=S)), L(O(a=S))], L(M(S))),
+    ([L(O(a=O(a=S), b=O(a=S, b=S))), L(M(O(a=S, b=S)))], L(M(M(S)))),
+    ([O(a=O(a=S)), O(a=O(a=S, b=S))], O(a=M(S))),
+    ([O(a=O(a=S), b=O(a=S, b=S)), M(O(a=S, b=S))], M(M(S))),
+    ([O(a=O(a=L(S)), b=O(a=T([S]), b=L(S))), M(O(a=L(S), b=L(S)))], M(M(L(S)))),
+])
+def test_unify_as_go_cty_tests(types, result):
+    assert unify(types) == result
