@@ -250,11 +250,19 @@ def fileset(ctx: Any, path: str, pattern: str) -> Any:
         candidates = [full]
     else:
         candidates = []
-        for dirpath, dirnames, filenames in os.walk(root if root else "."):
+        rest = parts[len(static):]
+        # without "**" a match is exactly len(rest) components below root: walk no deeper
+        max_depth = None if any("**" in p for p in rest) else len(rest)
+        base_depth = root.rstrip("/").count("/")
+        for dirpath, dirnames, filenames in os.walk(root):
             dirnames.sort()
-            for name in sorted(dirnames + filenames):
-                candidates.append(go_clean(os.path.join(dirpath, name)) if root != "." else
-                                  go_clean(os.path.join(dirpath, name)))
+            depth = go_clean(dirpath).rstrip("/").count("/") - base_depth if root != "." else \
+                (0 if dirpath == "." else go_clean(dirpath).count("/") + 1)
+            names = dirnames + filenames
+            if max_depth is not None and depth + 1 >= max_depth:
+                dirnames[:] = []
+            for name in sorted(names):
+                candidates.append(go_clean(os.path.join(dirpath, name)))
     for cand in candidates:
         if not rx.match(cand):
             continue
