@@ -380,51 +380,31 @@ def _pad(verb: _Verb, text: str) -> str:
     return text + pads if verb.minus else pads + text
 
 
-def _go_pad_number(verb: _Verb, sign: str, body: str) -> str:
-    """Go fmt padding of a number: zero padding goes after the sign."""
-    width = verb.width or 0
-    text = sign + body
-    if len(text) >= width:
-        return text
-    if verb.minus:
-        return text + " " * (width - len(text))
-    if verb.zero:
-        return sign + "0" * (width - len(text)) + body
-    return " " * (width - len(text)) + text
-
-
 def _go_int(verb: _Verb, n: int) -> str:
+    """big.Int's fmt.Formatter: [left pad][sign][prefix][zero pad][digits][right pad]."""
     sign = "-" if n < 0 else ("+" if verb.plus else (" " if verb.space else ""))
     a = abs(n)
     mode = verb.mode
-    if mode == "d":
-        body = str(a)
-    elif mode == "b":
-        body = format(a, "b")
-        if verb.sharp:
-            body = "0b" + body
-    elif mode == "o":
-        body = format(a, "o")
-        if verb.sharp:
-            body = "0" + body
-    elif mode == "x":
-        body = format(a, "x")
-        if verb.sharp:
-            body = "0x" + body
-    else:
-        body = format(a, "X")
-        if verb.sharp:
-            body = "0X" + body
+    digits = {"d": str(a), "b": format(a, "b"), "o": format(a, "o"), "x": format(a, "x"),
+              "X": format(a, "X")}[mode]
+    prefix = {"b": "0b", "o": "0", "x": "0x", "X": "0X"}.get(mode, "") if verb.sharp else ""
+    zeros = 0
     if verb.prec is not None:
-        # precision is the minimum number of digits
-        digits = body.lstrip("0xXb") if verb.sharp else body
-        prefix = body[:len(body) - len(digits)]
-        if verb.prec == 0 and a == 0:
-            digits = ""
-        body = prefix + digits.rjust(verb.prec, "0")
-        return _go_pad_number(_Verb(verb.raw, verb.offset, verb.argnum, "-" if verb.minus else "",
-                                    verb.width, None, mode), sign, body)
-    return _go_pad_number(verb, sign, body)
+        if len(digits) < verb.prec:
+            zeros = verb.prec - len(digits)
+        elif digits == "0" and verb.prec == 0:
+            return ""
+    length = len(sign) + len(prefix) + zeros + len(digits)
+    left = right = 0
+    if verb.width is not None and length < verb.width:
+        d = verb.width - length
+        if verb.minus:
+            right = d
+        elif verb.zero and verb.prec is None:
+            zeros = d
+        else:
+            left = d
+    return " " * left + sign + prefix + "0" * zeros + digits + " " * right
 
 
 def _decimal(n: Any) -> Decimal:
@@ -517,18 +497,23 @@ def _go_float(n: Any, mode: str, prec: Optional[int]) -> str:
 
 
 def _go_float_verb(verb: _Verb, n: Any) -> str:
-    mode = verb.mode
+    """big.Float's fmt.Formatter for e, E, f, g, G."""
     prec = verb.prec
-    if prec is None and mode in "eEf":
+    if prec is None and verb.mode in "eEf":
         prec = 6
-    text = _go_float(n, "f" if mode == "F" else mode, prec)
-    neg = text.startswith("-")
-    body = text[1:] if neg else text
-    sign = "-" if neg else ("+" if verb.plus else (" " if verb.space else ""))
-    if body in ("Inf", "+Inf"):
-        body = "Inf"
-        sign = "-" if neg else ("+" if verb.plus else (" " if verb.space else "+" if text.startswith("+") else ""))
-    return _go_pad_number(verb, sign, body)
+    text = _go_float(n, verb.mode, prec)
+    if text.startswith("-"):
+        sign, body = "-", text[1:]
+    elif text.startswith("+"):   # +Inf
+        sign, body = (" " if verb.space else "+"), text[1:]
+    else:
+        sign, body = ("+" if verb.plus else " " if verb.space else ""), text
+    pad = max((verb.width or 0) - len(sign) - len(body), 0)
+    if verb.zero and not verb.minus and body != "Inf":
+        return sign + "0" * pad + body
+    if verb.minus:
+        return sign + body + " " * pad
+    return " " * pad + sign + body
 
 
 @function("format", [("format", S)],
