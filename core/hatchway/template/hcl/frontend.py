@@ -1155,8 +1155,9 @@ def load(path: "str | Path", plugins: Any = None, *, var_files: Sequence[str] = 
         raise DiagnosticsError([Diagnostic("Failed to read file", f"The file {path} does not exist.")], str(path))
     files = template_files(path)
     if not files:
-        raise DiagnosticsError([Diagnostic("No template files", f"The directory {path} has no *.pkr.hcl or *.pkr.json "
-                                           "files.")], str(path))
+        raise DiagnosticsError([Diagnostic("No template files", f"{path} is a directory with no *.pkr.hcl or "
+                                           "*.pkr.json files: give a template file, or a directory of HCL2 files.")],
+                               str(path))
     root = path if is_dir else path.parent
     root_text = str(root) if str(root) else "."
     loader = _Loader(Path(root_text), plugins, env, cwd)
