@@ -13,6 +13,7 @@ worded as go-cty words it. The rules follow go-cty v1.13 (the version Packer 1.1
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
@@ -536,6 +537,7 @@ def _all_equal(pairs: Iterable[_Tuple[Any, Any]]) -> Any:
 
 # -- conversion: which conversions exist (go-cty getConversion) ---------------------------------
 
+@functools.lru_cache(maxsize=8192)
 def can_convert(in_t: Type, out_t: Type, unsafe: bool = True) -> bool:
     """True if go-cty has a conversion from ``in_t`` to ``out_t``."""
     if out_t.kind == "dynamic" or in_t == out_t:
@@ -614,6 +616,13 @@ def unify_unsafe(types: Sequence[Type]) -> Optional[Type]:
 
 
 def _unify(types: _List[Type], unsafe: bool) -> _Tuple[Optional[Type], bool]:
+    # duplicates change nothing in go-cty's algorithm (equal types never order each other)
+    return _unify_unique(tuple(dict.fromkeys(types)), unsafe)
+
+
+@functools.lru_cache(maxsize=4096)
+def _unify_unique(unique: _Tuple[Type, ...], unsafe: bool) -> _Tuple[Optional[Type], bool]:
+    types = list(unique)
     if not types:
         return None, False
     counts = {k: 0 for k in ("map", "list", "set", "object", "tuple", "dynamic")}
