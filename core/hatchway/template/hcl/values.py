@@ -964,48 +964,50 @@ def _has_optional(t: Type) -> bool:
     return any(_has_optional(x) for x in t.elems) or any(_has_optional(x) for x in t.attrs.values())
 
 
-def _convert(v: Any, in_t: Type, out: Type, path: _List[Any], unsafe: bool) -> Any:
+def _convert(v: Any, in_t: Optional[Type], out: Type, path: _List[Any], unsafe: bool) -> Any:
+    """Convert ``v`` (whose type, when already computed, is ``in_t``) to ``out``.
+
+    The caller has checked that the conversion exists at the type level (``can_convert`` on the
+    whole value), so only value-level failures remain; element types are computed only where
+    go-cty's rules need them (unifying a tuple's or object's elements for ``any``)."""
     if out.kind == "dynamic":
         return v
     if isinstance(v, Unknown):
         return Unknown(_dynamic_replace(v.type, out.without_optional()))
     if v is None:
         return None
-    if in_t.kind == "dynamic":
-        in_t = type_of(v)
-        if not can_convert(in_t, out, unsafe):
-            raise ConversionError(mismatch_message(in_t, out), path)
     if out.is_primitive:
         return _convert_primitive(v, out, path)
     if out.kind == "object":
         return _convert_object(v, out, path, unsafe)
     if out.kind == "tuple":
-        if not isinstance(v, (list, tuple)) or isinstance(v, SetValue):
-            raise ConversionError(mismatch_message(in_t, out), path)
-        return [_convert(x, type_of(x), ety, path + [i], unsafe)
-                for i, (x, ety) in enumerate(zip(v, out.elems))]
+        if not isinstance(v, list):
+            raise ConversionError(mismatch_message(in_t or type_of(v), out), path)
+        return [_convert(x, None, ety, path + [i], unsafe) for i, (x, ety) in enumerate(zip(v, out.elems))]
     ety = out.elem
     assert ety is not None
     if out.kind in ("list", "set"):
         if not isinstance(v, (list, tuple)):
-            raise ConversionError(mismatch_message(in_t, out), path)
+            raise ConversionError(mismatch_message(in_t or type_of(v), out), path)
         items = list(v)
-        if in_t.kind == "tuple" and ety.kind == "dynamic" and items:
-            ety = _structural_elem_type(list(in_t.elems), ety, unsafe) or DYNAMIC
-        elif in_t.kind in ("list", "set") and ety.kind == "dynamic":
-            ety = in_t.elem  # type: ignore[assignment]
-        result = [_convert(x, type_of(x), ety, path + [i], unsafe) for i, x in enumerate(items)]
+        if ety.kind == "dynamic" and items:
+            if isinstance(v, SetValue):
+                ety = type_of(v).elem or DYNAMIC
+            else:
+                ety = _structural_elem_type([type_of(x) for x in items], ety, unsafe) or DYNAMIC
+        result = [_convert(x, None, ety, path + [i], unsafe) for i, x in enumerate(items)]
         if out.kind == "list":
-            result = _unify_elements(result, path, unsafe, is_list=True)
+            if ety.has_dynamic():
+                result = _unify_elements(result, path, unsafe, is_list=True)
             return result
         return SetValue(result)
     # map
     if not isinstance(v, dict):
-        raise ConversionError(mismatch_message(in_t, out), path)
-    if in_t.kind == "object" and ety.kind == "dynamic" and v:
-        ety = _structural_elem_type(list(in_t.attrs.values()), ety, unsafe) or DYNAMIC
-    result_map = {k: _convert(x, type_of(x), ety, path + [k], unsafe) for k, x in v.items()}
-    if ety.is_collection or ety.is_structural or ety.kind == "dynamic":
+        raise ConversionError(mismatch_message(in_t or type_of(v), out), path)
+    if ety.kind == "dynamic" and v:
+        ety = _structural_elem_type([type_of(x) for x in v.values()], ety, unsafe) or DYNAMIC
+    result_map = {k: _convert(x, None, ety, path + [k], unsafe) for k, x in v.items()}
+    if (ety.is_collection or ety.is_structural or ety.kind == "dynamic") and ety.has_dynamic():
         result_map = _unify_map_elements(result_map, path, unsafe)
     return result_map
 
@@ -1073,11 +1075,11 @@ def _convert_object(v: Any, out: Type, path: _List[Any], unsafe: bool) -> Any:
             x = v[name]
             if x is None and name in out.optional and out.optional[name] is not NO_DEFAULT:
                 x = out.optional[name]
-            result[name] = _convert(x, type_of(x), aty, path + [name], unsafe)
+            result[name] = _convert(x, None, aty, path + [name], unsafe)
         elif name in out.optional:
             default = out.optional[name]
             result[name] = None if default is NO_DEFAULT else \
-                _convert(default, type_of(default), aty, path + [name], unsafe)
+                _convert(default, None, aty, path + [name], unsafe)
         else:
             raise ConversionError(f"map has no element for required attribute {_go_quote(name)}", path)
     return result
