@@ -475,6 +475,7 @@ class _Loader:
             set_by[a.name] = a
         for var in variables.values():
             if not var.has_default:
+                var.value = V.Unknown(var.type)  # reported once here, not again by every use
                 self.add(f'Unset variable "{var.name}"',
                          "A used variable must be set or have a default value; see "
                          "https://packer.io/docs/templates/hcl_templates/syntax for details.", var.range)
@@ -889,6 +890,10 @@ class _Loader:
                 continue
             value = self.eval(attr.expr, ctx)
             if value is _ERR:
+                return None
+            if value is None:  # null: as if not set
+                continue
+            if isinstance(value, V.Unknown):
                 return None
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 self.add("Incorrect attribute value type",
