@@ -152,6 +152,13 @@ def test_unknown_arguments_give_unknown_results():
     assert f("alltrue", [UNKNOWN, True]) == Unknown(BOOL)
     assert f("index", ["a", UNKNOWN], "b") == Unknown(NUMBER)
     assert f("coalesce", UNKNOWN, "a") == Unknown(STRING)
+    assert f("compact", ["a", UNKNOWN]) == Unknown(List(STRING))
+    assert f("join", ",", ["a", UNKNOWN]) == Unknown(STRING)
+    assert isinstance(f("distinct", ["a", UNKNOWN]), Unknown)
+    assert isinstance(f("lookup", {"a": UNKNOWN}, "b", "x"), Unknown)
+    assert isinstance(f("flatten", [["a"], UNKNOWN]), Unknown)
+    assert f("flatten", [["a"], Unknown(STRING)]) == ["a", Unknown(STRING)]
+    assert f("element", ["a", UNKNOWN], 1) == UNKNOWN
 
 
 def test_sum_adds_decimal_digits_as_go_cty():

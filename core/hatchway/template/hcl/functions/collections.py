@@ -135,6 +135,8 @@ def coalescelist(ctx: Any, *vals: Any) -> Any:
 
 @function("compact", [("list", V.List(S))], ret=V.List(S))
 def compact(ctx: Any, lst: List[Any]) -> Any:
+    if not V.is_known(lst):
+        return V.Unknown(V.List(S))
     return [x for x in lst if x is not None and x != ""]
 
 
@@ -169,6 +171,8 @@ def contains(ctx: Any, lst: Any, value: Any) -> Any:
 
 @function("distinct", [("list", V.List(D))])
 def distinct(ctx: Any, lst: List[Any]) -> Any:
+    if not V.is_known(lst):
+        return V.Unknown(D)
     out: List[Any] = []
     for x in lst:
         if not any(V.equals(x, y) is True for y in out):
@@ -188,9 +192,15 @@ def chunklist(ctx: Any, lst: List[Any], size: Any) -> Any:
     return [lst[i:i + n] for i in range(0, len(lst), n)]
 
 
+class _UnknownSequence(Exception):
+    pass
+
+
 def _flatten(v: Any) -> List[Any]:
     out: List[Any] = []
     for x in v:
+        if isinstance(x, V.Unknown) and x.type.kind in ("dynamic", "list", "set", "tuple"):
+            raise _UnknownSequence
         if isinstance(x, (list, tuple)):
             out.extend(_flatten(x))
         else:
@@ -202,7 +212,10 @@ def _flatten(v: Any) -> List[Any]:
 def flatten(ctx: Any, lst: Any) -> Any:
     if not isinstance(lst, (list, tuple)):
         raise Fail("can only flatten lists, sets and tuples")
-    return _flatten(lst)
+    try:
+        return _flatten(lst)
+    except _UnknownSequence:   # go-cty: the result's length is not known
+        return V.Unknown(D)
 
 
 def _sorted_keys(m: Dict[str, Any]) -> List[str]:
@@ -235,6 +248,8 @@ def values(ctx: Any, m: Any) -> Any:
 def lookup(ctx: Any, m: Any, key: str, default: Any) -> Any:
     if not isinstance(m, dict):
         raise ArgError(0, "lookup() requires a map as the first argument")
+    if not V.is_known(m):
+        return V.Unknown(D)
     if key in m:
         return m[key]
     return default

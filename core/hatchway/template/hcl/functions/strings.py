@@ -66,6 +66,8 @@ def substr(ctx: Any, s: str, offset: Any, length: Any) -> str:
 def join(ctx: Any, sep: str, *lists: Any) -> str:
     if not lists:
         raise Fail("at least one list is required")
+    if not all(V.is_known(lst) for lst in lists):
+        return V.Unknown(S)
     items: List[str] = []
     for ai, lst in enumerate(lists):
         for ei, x in enumerate(lst):
