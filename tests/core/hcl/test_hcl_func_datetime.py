@@ -155,3 +155,41 @@ def test_unix_timestamp_parse():
     got = f("unix_timestamp_parse", 851042397)
     assert got["rfc3339"] == "1996-12-20T00:39:57Z" and got["year_day"] == 355 and got["weekday_name"] == "Friday"
     assert "whole number" in error("unix_timestamp_parse", 1.5)
+
+
+# the cases of go-cty's datetime_test.go
+@pytest.mark.parametrize("ts, message", [
+    ("", "end of string before year"),
+    ("2017-01-02", "missing required time introducer 'T'"),
+    ("2017-12-02t00:00:00Z", "missing required time introducer 'T'"),
+    ("2017:01:02", 'found ":01:02" where "-" is expected'),
+    ("2017", 'end of string where "-" is expected'),
+    ("2017-01-02T", "end of string before hour"),
+    ("2017-01-02T00", 'end of string where ":" is expected'),
+    ("2017-01-02T00:00:00", "end of string before UTC offset"),
+    ("2017-01-02T26:00:00Z", "hour must be between 0 and 23 inclusive"),
+    ("2017-13-02T00:00:00Z", 'cannot use "-02T00:00:00Z" as month'),
+    ("2017-02-31T00:00:00Z", "day out of range"),
+    ('"2017-12-02T00:00:00Z"', 'cannot use "\\"2017-12-02T00:00:00Z\\"" as year'),
+    ("2-12-02T00:00:00Z", 'cannot use "2-12-02T00:00:00Z" as year'),
+    ("2000-01-01T1:12:34Z", "hour must have exactly two digits"),
+    ("2000-01-01T01:1:34Z", "minute must have exactly two digits"),
+    ("2000-01-01T01:01:1Z", 'cannot use "1Z" as second'),
+    ("2000-01-01T00:00:00,000Z", 'cannot use "," as timestamp segment'),
+    ("2000-01-01T00:00:00+24:00", 'cannot use "+24:00" as UTC offset'),
+    ("2000-01-01T00:00:00+00:60", 'cannot use "+00:60" as UTC offset'),
+])
+def test_timestamp_parse_errors_as_go_cty(ts, message):
+    assert error("formatdate", "", ts) == f'Invalid value for "time" parameter: not a valid RFC3339 timestamp: {message}.'
+
+
+@pytest.mark.parametrize("ts, rfc3339, rfc850", [
+    ("2022-03-01T00:23:45Z", "2022-03-01T00:23:45Z", "Tuesday, 01-Mar-22 00:23:45 UTC"),
+    ("2022-03-01T00:23:45+00:00", "2022-03-01T00:23:45Z", "Tuesday, 01-Mar-22 00:23:45 UTC"),
+    ("2022-03-01T00:23:45+01:00", "2022-03-01T00:23:45+01:00", "Tuesday, 01-Mar-22 00:23:45 +0100"),
+    ("2022-03-01T00:23:45-01:00", "2022-03-01T00:23:45-01:00", "Tuesday, 01-Mar-22 00:23:45 -0100"),
+    ("1900-01-01T00:00:00Z", "1900-01-01T00:00:00Z", "Monday, 01-Jan-00 00:00:00 UTC"),
+])
+def test_timestamp_parse_success_as_go_cty(ts, rfc3339, rfc850):
+    assert f("formatdate", "YYYY-MM-DD'T'hh:mm:ssZ", ts) == rfc3339
+    assert f("formatdate", "EEEE, DD-MMM-YY hh:mm:ss ZZZ", ts) == rfc850

@@ -114,7 +114,7 @@ def _rfc3339_error(ts: str) -> str:
         got[what] = num
         value = rest
     if value.startswith(","):
-        return f"{prefix}: sub-second separator must be a period"
+        return f'{prefix}: cannot use "," as timestamp segment'
     if value.startswith(".") and len(value) > 1 and value[1].isdigit():
         i = 1
         while i < len(value) and value[i].isdigit():
