@@ -239,3 +239,56 @@ def test_formatlist_edges():
     e = error("formatlist", "%d", ["x"])
     assert str(e) == ('Call to function "formatlist" failed: error on format iteration 0: '
                       'unsupported value for "%d" at 0: a number is required.')
+
+
+# the cases of go-cty's format_test.go (v1.13)
+@pytest.mark.parametrize("spec, args, result", [
+    ("", [], ""), ("hello", [], "hello"), ("100%% successful", [], "100% successful"), ("100%%", [], "100%"),
+    ("string %v", ["hello"], "string hello"), ("string %[2]v", [True, "hello"], "string hello"),
+    ("string %#v", ["hello"], 'string "hello"'), ("number %v", [2], "number 2"), ("number %#v", [2], "number 2"),
+    ("bool %v", [True], "bool true"), ("bool %#v", [True], "bool true"), ("object %v", [{}], "object {}"),
+    ("tuple %v", [[]], "tuple []"), ("%%%v", [False], "%false"), ("%v", [None], "null"),
+    ("Hello, %s!", ["Ermintrude"], "Hello, Ermintrude!"), ("Hello, %[2]s!", ["Stephen", "Ermintrude"], "Hello, Ermintrude!"),
+    ("Hello, %q... if that _is_ your real name!", ["Ermintrude"], 'Hello, "Ermintrude"... if that _is_ your real name!'),
+    ("This statement is %s", [False], "This statement is false"), ("This statement is %q", [False], 'This statement is "false"'),
+    ("%10s", ["hello"], "     hello"), ("%-10s", ["hello"], "hello     "),
+    ("%4s", ["💃🏿"], "   💃🏿"), ("%-4s", ["💃🏿"], "💃🏿   "), ("%q", ["💃🏿"], '"💃🏿"'),
+    ("%6q", ["💃🏿"], '   "💃🏿"'), ("%-6q", ["💃🏿"], '"💃🏿"   '), ("%.2s", ["hello"], "he"), ("%.2q", ["hello"], '"he"'),
+    ("%.5s", ["日本語日本語"], "日本語日本"), ("%.1q", ["日本語日本語"], '"日"'), ("%.10s", ["hello"], "hello"),
+    ("%4.2s", ["hello"], "  he"), ("%6.2q", ["hello"], '  "he"'), ("%-4.2s", ["hello"], "he  "),
+    ("%q", ["Hello\nWorld"], '"Hello\\nWorld"'),
+    ("This statement is %t", [False], "This statement is false"), ("This statement is %[2]t", [True, False], "This statement is false"),
+    ("This statement is %t", ["false"], "This statement is false"),
+    ("%d green bottles", [10], "10 green bottles"), ("%[2]d things", [1, 10], "10 things"),
+    ("%+d green bottles", [10], "+10 green bottles"), ("% d green bottles", [10], " 10 green bottles"),
+    ("%5d green bottles", [10], "   10 green bottles"), ("%-5d green bottles", [10], "10    green bottles"),
+    ("%b", [5], "101"), ("%o", [9], "11"), ("%x", [254], "fe"), ("%X", [254], "FE"),
+    ("%f things", [10], "10.000000 things"), ("%[2]f things", [1, 10], "10.000000 things"),
+    ("%+f things", [10], "+10.000000 things"), ("% f things", [10], " 10.000000 things"),
+    ("%+f things", [-10], "-10.000000 things"), ("% f things", [-10], "-10.000000 things"),
+    ("%f things", ["100000000000000000000000000000000000001"], "100000000000000000000000000000000000001.000000 things"),
+    ("%f things", ["1.00000000000000000000000000000000000001"], "1.000000 things"),
+    ("%.4f things", ["1.00000000000000000000000000000000000001"], "1.0000 things"),
+    ("%.1f things", ["1.06"], "1.1 things"), ("%e things", [1000], "1.000000e+03 things"),
+    ("%E things", [1000], "1.000000E+03 things"), ("%g things", [1000], "1000 things"), ("%G things", [1000], "1000 things"),
+    ("%g things", ["0.00000000000000000000001"], "1e-23 things"), ("%G things", ["0.00000000000000000000001"], "1E-23 things"),
+])
+def test_format_as_go_cty_tests(spec, args, result):
+    assert f("format", spec, *args) == result
+
+
+@pytest.mark.parametrize("spec, args, message", [
+    ("%s", [None], 'unsupported value for "%s" at 0: null value cannot be formatted'),
+    ("%d green bottles", [True], 'unsupported value for "%d" at 0: number required'),
+    ("%s is not in the args list", [], 'not enough arguments for "%s" at 0: need index 1 but have 0 total'),
+    ("%[3]s is not in the args list", [True, True], 'not enough arguments for "%[3]s" at 0: need index 3 but have 2 total'),
+    ("%[0]s is not valid because args are 1-based", [True, True], "unrecognized format character '0' at offset 2"),
+    ("%v %v %v", [True, True], 'not enough arguments for "%v" at 6: need index 3 but have 2 total'),
+    ("%z is not a valid sequence", [10], "unsupported format verb 'z' in \"%z\" at offset 0"),
+    ("%#z is not a valid sequence", [10], "unsupported format verb 'z' in \"%#z\" at offset 0"),
+    ("%012z is not a valid sequence", [10], "unsupported format verb 'z' in \"%012z\" at offset 0"),
+    ("%☠ is not a valid sequence", [10], "unrecognized format character '☠' at offset 1"),
+    ("%💃🏿 is not a valid sequence", [10], "unrecognized format character '💃' at offset 1"),
+])
+def test_format_errors_as_go_cty_tests(spec, args, message):
+    assert error("format", spec, *args).detail == f'Call to function "format" failed: {message}.'

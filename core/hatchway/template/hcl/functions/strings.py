@@ -4,7 +4,7 @@ startswith/endswith/strcontains."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any, List, Optional
 
 from hatchway.template.hcl import values as V
@@ -261,9 +261,6 @@ def replace(ctx: Any, s: str, sub: str, repl: str) -> str:
 
 # -- format / formatlist (go-cty's format FSM with Go fmt verbs) -------------------------------
 
-_VERB = re.compile(r"%([0#+\- ]*)([1-9][0-9]*)?(\.[0-9]*)?(\[[1-9][0-9]*\])?([A-Za-z])?")
-
-
 class _Verb:
     def __init__(self, raw: str, offset: int, argnum: int, flags: str, width: Optional[int],
                  prec: Optional[int], mode: str) -> None:
@@ -271,6 +268,56 @@ class _Verb:
         self.zero, self.sharp, self.plus = "0" in flags, "#" in flags, "+" in flags
         self.minus, self.space = "-" in flags, " " in flags
         self.width, self.prec = width, prec
+
+
+def _scan_verb(fmt: str, i: int) -> _Verb:
+    """Scan one verb starting at the ``%`` at ``i`` as go-cty's format FSM does:
+    ``%`` flags width precision argidx mode. Fail for an unexpected character or the end."""
+    n = len(fmt)
+    start = i
+    i += 1
+    flags = ""
+    while i < n and fmt[i] in "0#+- ":
+        flags += fmt[i]
+        i += 1
+    width = None
+    if i < n and fmt[i] in "123456789":
+        j = i
+        while j < n and fmt[j].isdigit() and fmt[j].isascii():
+            j += 1
+        width = int(fmt[i:j])
+        i = j
+    prec = None
+    if i < n and fmt[i] == ".":
+        j = i + 1
+        while j < n and fmt[j].isdigit() and fmt[j].isascii():
+            j += 1
+        prec = int(fmt[i + 1:j] or "0")
+        i = j
+    argnum = None
+    if i < n and fmt[i] == "[":
+        i += 1
+        if i < n and fmt[i] in "123456789":
+            j = i
+            while j < n and fmt[j].isdigit() and fmt[j].isascii():
+                j += 1
+            argnum = int(fmt[i:j])
+            i = j
+            if i < n and fmt[i] != "]":
+                _bad_char(fmt, i)
+            i += 1
+        elif i < n:
+            _bad_char(fmt, i)
+    if i >= n:
+        raise Fail(f"invalid format string starting at offset {_byte_offset(fmt, n)}")
+    mode = fmt[i]
+    if not (mode.isascii() and mode.isalpha()):
+        _bad_char(fmt, i)
+    return _Verb(fmt[start:i + 1], _byte_offset(fmt, start), argnum or 0, flags, width, prec, mode)
+
+
+def _bad_char(fmt: str, i: int) -> None:
+    raise Fail(f"unrecognized format character {_go_rune(fmt[i])} at offset {_byte_offset(fmt, i)}")
 
 
 def format_string(fmt: str, args: List[Any]) -> str:
@@ -290,22 +337,13 @@ def format_string(fmt: str, args: List[Any]) -> str:
             out.append("%")
             i += 2
             continue
-        m = _VERB.match(fmt, i)
-        assert m is not None
-        flags, width, prec, argidx, mode = m.groups()
-        if mode is None:
-            end = m.end()
-            if end >= n:
-                raise Fail(f"invalid format string starting at offset {end}")
-            raise Fail(f"unrecognized format character {go_json_string(fmt[end])[0:0]}{_go_rune(fmt[end])} at offset {_byte_offset(fmt, end)}")
-        argnum = int(argidx[1:-1]) if argidx else next_arg
-        verb = _Verb(m.group(0), _byte_offset(fmt, i), argnum, flags,
-                     int(width) if width else None,
-                     int(prec[1:] or "0") if prec else None, mode)
-        highest = max(highest, argnum)
+        verb = _scan_verb(fmt, i)
+        if not verb.argnum:
+            verb.argnum = next_arg
+        highest = max(highest, verb.argnum)
         out.append(_format_one(verb, args))
-        next_arg = argnum + 1
-        i = m.end()
+        next_arg = verb.argnum + 1
+        i += len(verb.raw)
     if highest < len(args):
         if highest == 0:
             raise ArgError(highest + 1, "too many arguments; no verbs in format string")
@@ -456,6 +494,12 @@ def _fmt_f(neg: bool, digits: str, dp: int, prec: int) -> str:
 
 def _go_float(n: Any, mode: str, prec: Optional[int]) -> str:
     """big.Float.Text(mode, prec) for modes e, E, f, g, G (prec None: shortest)."""
+    with localcontext() as context:
+        context.prec = 5000
+        return _go_float_text(n, mode, prec)
+
+
+def _go_float_text(n: Any, mode: str, prec: Optional[int]) -> str:
     if isinstance(n, float) and n != n:
         return "NaN"
     if isinstance(n, float) and n in (float("inf"), float("-inf")):
