@@ -28,6 +28,36 @@ _ARG = re.compile(r'`([^`]*)`|"((?:[^"\\]|\\.)*)"')
 KNOWN_PLUGINS = {"docker": "github.com/hashicorp/docker"}
 
 
+_ACTION_FULL = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.S)
+_GO_TOKEN = re.compile(r"""\s*(?:(?P<raw>`[^`]*`)|(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?)"""
+                       r"""|(?P<field>\.[A-Za-z_][A-Za-z0-9_]*)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[|()]))""")
+
+
+class _Unsupported(Exception):
+    """A Go-template action with no HCL2 equivalent: left as it is."""
+
+
+def _go_tokens(text: str) -> List[Tuple[str, str]]:
+    out: List[Tuple[str, str]] = []
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _GO_TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise _Unsupported()
+        kind = m.lastgroup or ""
+        value = m.group(kind)
+        if kind == "raw":
+            kind, value = "str", value[1:-1]
+        elif kind == "str":
+            kind, value = "str", json.loads(value)
+        out.append((kind, value))
+        pos = m.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return out
+
+
 class UpgradeError(ValueError):
     """The input is not a JSON template."""
 
@@ -47,59 +77,135 @@ class _Upgrader:
     # -- Go template -> HCL template text ----------------------------------------------------
     def convert_action(self, inner: str, in_variables: bool) -> Optional[str]:
         """The HCL expression for one ``{{ ... }}`` action, or None to keep it as Go template text."""
-        m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(.*)$", inner, re.S)
-        if not m:
+        try:
+            tokens = _go_tokens(inner)
+            expr, pos = self._pipeline(tokens, 0, in_variables)
+        except _Unsupported:
             return None
-        name, rest = m.group(1), m.group(2).strip()
-        args = [m.group(1) if m.group(1) is not None else json.loads(f'"{m.group(2)}"') for m in _ARG.finditer(rest)]
-        if rest and not args:
-            return None
-        if name == "user" and len(args) == 1:
-            self.used_users.add(args[0])
-            root = "local" if args[0] in self.local_vars else "var"
-            return f"{root}.{args[0]}" if is_identifier(args[0]) else f'{root}["{args[0]}"]'
-        if name == "env" and len(args) == 1:
+        return expr if pos == len(tokens) else None
+
+    def _pipeline(self, tokens: List[Tuple[str, str]], pos: int, in_variables: bool) -> Tuple[str, int]:
+        value, pos = self._command(tokens, pos, None, in_variables)
+        while pos < len(tokens) and tokens[pos] == ("punct", "|"):
+            value, pos = self._command(tokens, pos + 1, value, in_variables)
+        return value, pos
+
+    def _command(self, tokens: List[Tuple[str, str]], pos: int, piped: Optional[str], in_variables: bool
+                 ) -> Tuple[str, int]:
+        if pos >= len(tokens):
+            raise _Unsupported()
+        kind, text = tokens[pos]
+        if kind != "name":
+            if piped is not None:
+                raise _Unsupported()
+            return self._operand(tokens, pos, in_variables)
+        pos += 1
+        args: List[Tuple[str, str]] = []  # (HCL expression, raw literal or "")
+        while pos < len(tokens) and tokens[pos] not in (("punct", "|"), ("punct", ")")):
+            raw = tokens[pos][1] if tokens[pos][0] == "str" else ""
+            expr, pos = self._operand(tokens, pos, in_variables)
+            args.append((expr, raw))
+        if piped is not None:
+            args.append((piped, ""))
+        return self._function(text, args, in_variables), pos
+
+    def _operand(self, tokens: List[Tuple[str, str]], pos: int, in_variables: bool) -> Tuple[str, int]:
+        kind, text = tokens[pos]
+        if kind == "str":
+            return quote(text), pos + 1
+        if kind == "num":
+            return text, pos + 1
+        if kind == "name":
+            return self._function(text, [], in_variables), pos + 1
+        if (kind, text) == ("punct", "("):
+            expr, pos = self._pipeline(tokens, pos + 1, in_variables)
+            if pos >= len(tokens) or tokens[pos] != ("punct", ")"):
+                raise _Unsupported()
+            return f"({expr})" if " " in expr else expr, pos + 1
+        raise _Unsupported()  # fields such as {{ .Path }} belong to the plugins
+
+    def _function(self, name: str, args: List[Tuple[str, str]], in_variables: bool) -> str:
+        exprs = [a for a, _ in args]
+        raws = [r for _, r in args]
+        n = len(args)
+        if name == "user" and n == 1 and raws[0]:
+            self.used_users.add(raws[0])
+            root = "local" if raws[0] in self.local_vars else "var"
+            return f"{root}.{raws[0]}" if is_identifier(raws[0]) else f"{root}[{quote(raws[0])}]"
+        if name == "env" and n == 1 and raws[0]:
             if in_variables:
-                return f'env({quote(args[0])})'
+                return f"env({exprs[0]})"
             # env() is only allowed in variable defaults: read it through a variable
-            var = "env_" + re.sub(r"[^A-Za-z0-9_]", "_", args[0])
-            self.env_vars[var] = args[0]
+            var = "env_" + re.sub(r"[^A-Za-z0-9_]", "_", raws[0])
+            self.env_vars[var] = raws[0]
             return f"var.{var}"
-        if name == "build" and len(args) == 1:
-            return f"build.{args[0]}"
-        # JSON's build name is the builder's name: HCL2's source.name (build.name is the build block's)
-        if name == "build_name" and not args:
-            return "source.name"
-        if name == "build_type" and not args:
-            return "source.type"
-        if name == "timestamp" and not args:
+        if name == "build" and n == 1 and raws[0] and is_identifier(raws[0]):
+            return f"build.{raws[0]}"
+        simple = {
+            # JSON's build name is the builder's name: HCL2's source.name (build.name is the build block's)
+            "build_name": "source.name", "build_type": "source.type", "template_dir": "path.root",
+            "pwd": "path.cwd", "packer_version": "packer.version", "uuid": "uuidv4()",
+        }
+        if name in simple and n == 0:
+            return simple[name]
+        if name == "timestamp" and n == 0:
             self.needs_timestamp = True
             return "local.timestamp"
-        if name == "isotime":
-            return "timestamp()" if not args else f"legacy_isotime({quote(args[0])})"
-        if name == "strftime" and len(args) == 1:
-            return f"legacy_strftime({quote(args[0])})"
-        if name == "template_dir" and not args:
-            return "path.root"
-        if name == "pwd" and not args:
-            return "path.cwd"
-        if name == "packer_version" and not args:
-            return "packer.version"
-        if name == "uuid" and not args:
-            return "uuidv4()"
-        if name in ("lower", "upper", "split", "replace", "replace_all", "clean_resource_name"):
-            self.unsupported.add(name)
-        return None
+        if name == "isotime" and n <= 1:
+            return "timestamp()" if n == 0 else f"legacy_isotime({exprs[0]})"
+        if name == "strftime" and n == 1:
+            return f"legacy_strftime({exprs[0]})"
+        if name in ("upper", "lower") and n == 1:
+            return f"{name}({exprs[0]})"
+        if name == "printf" and n >= 1:
+            return f"format({', '.join(exprs)})"
+        if name == "split" and n == 3:
+            return f"split({exprs[1]}, {exprs[0]})[{exprs[2]}]"
+        if name == "replace" and n == 4 and raws[2] == "" and exprs[2] == "-1":
+            return f"replace({exprs[3]}, {exprs[0]}, {exprs[1]})"
+        if name == "replace_all" and n == 3:
+            return f"replace({exprs[2]}, {exprs[0]}, {exprs[1]})"
+        if name == "clean_resource_name" and n == 1:
+            return f'regex_replace(lower({exprs[0]}), "[^-a-z0-9]", "-")'
+        if name in ("eq", "ne") and n == 2:
+            return f"{exprs[0]} {'==' if name == 'eq' else '!='} {exprs[1]}"
+        if name in ("and", "or") and n >= 2:
+            return f" {'&&' if name == 'and' else '||'} ".join(f"({e})" for e in exprs)
+        if name == "not" and n == 1:
+            return f"!({exprs[0]})"
+        self.unsupported.add(name)
+        raise _Unsupported()
 
     def string(self, text: str, in_variables: bool = False) -> str:
-        """A JSON string as an HCL quoted template (``"${var.x}-y"``), Go-template calls mapped."""
+        """A JSON string as an HCL quoted template (``"${var.x}-y"``), Go-template calls mapped.
+
+        ``{{if}}``/``{{else}}``/``{{end}}`` become ``%{ if }``/``%{ else }``/``%{ endif }``, ``{{-``/``-}}``
+        become ``~``; an action that cannot be mapped stays Go-template text for the plugins.
+        """
         out: List[str] = []
         pos = 0
-        for m in _ACTION.finditer(text):
+        stack: List[bool] = []  # for each open {{if}}/{{range}}/{{with}}: was it converted?
+        for m in _ACTION_FULL.finditer(text):
             out.append(quote(text[pos:m.start()])[1:-1])
-            expr = self.convert_action(m.group(1), in_variables)
-            out.append("${" + expr + "}" if expr is not None else quote(m.group(0))[1:-1])
             pos = m.end()
+            left, inner, right = "~" if m.group(1) else "", m.group(2).strip(), "~" if m.group(3) else ""
+            keep = quote(m.group(0))[1:-1]
+            word = inner.split(None, 1)[0] if inner else ""
+            if word == "if":
+                cond = self.convert_action(inner[2:].strip(), in_variables)
+                stack.append(cond is not None)
+                out.append(f"%{{{left} if {cond} {right}}}" if cond is not None else keep)
+            elif word in ("range", "with", "define", "block"):
+                stack.append(False)
+                out.append(keep)
+            elif word == "else" and inner == "else":
+                out.append(f"%{{{left} else {right}}}" if stack and stack[-1] else keep)
+            elif word == "end" and inner == "end":
+                converted = stack.pop() if stack else False
+                out.append(f"%{{{left} endif {right}}}" if converted else keep)
+            else:
+                expr = self.convert_action(inner, in_variables)
+                out.append("${" + left + expr + right + "}" if expr is not None else keep)
         out.append(quote(text[pos:])[1:-1])
         return '"' + "".join(out) + '"'
 
