@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hatchway.template.hcl.functions import FunctionError, call
-from hatchway.template.hcl.values import STRING, UNKNOWN, Unknown
+from hatchway.template.hcl.values import STRING, UNKNOWN, List, SetValue, Tuple, Unknown
 
 
 def f(name, *args):
@@ -292,3 +292,25 @@ def test_format_as_go_cty_tests(spec, args, result):
 ])
 def test_format_errors_as_go_cty_tests(spec, args, message):
     assert error("format", spec, *args).detail == f'Call to function "format" failed: {message}.'
+
+
+def test_formatlist_as_go_cty_tests():
+    assert f("formatlist", "") == [""]
+    assert f("formatlist", "100%%") == ["100%"]
+    assert f("formatlist", "%s", "hello") == ["hello"]
+    assert f("formatlist", "%s", ["hello", "world"]) == ["hello", "world"]
+    assert f("formatlist", "%s %s", ["hello", "goodbye"], ["world", "universe"]) == ["hello world", "goodbye universe"]
+    assert f("formatlist", "%s %s", ["hello", "goodbye"], "world") == ["hello world", "goodbye world"]
+    assert f("formatlist", "%s %s", "hello", ["world", "universe"]) == ["hello world", "hello universe"]
+    assert error("formatlist", "%s", {}).detail == (
+        'Call to function "formatlist" failed: error on format iteration 0: unsupported value for "%s" at 0: string required.')
+    assert f("formatlist", "%v", []) == []
+    assert f("formatlist", "%v", None) == ["null"]
+    assert f("formatlist", "%v", Unknown(STRING)) == [Unknown(STRING)]
+    assert f("formatlist", "%v", Unknown(List(STRING))) == Unknown(List(STRING))
+    assert f("formatlist", "%v", [["hello"], [Unknown(STRING)], ["world"]]) == ['["hello"]', Unknown(STRING), '["world"]']
+    assert f("formatlist", "%v", Unknown(Tuple([STRING]))) == Unknown(List(STRING))
+    assert error("formatlist", "%s %s", ["hi"], Unknown(Tuple([STRING, STRING]))).detail == (
+        'Invalid value for "args" parameter: argument 2 has length 2, which is inconsistent with argument 1 of length 1.')
+    assert f("formatlist", "%v", SetValue(["hello", Unknown(STRING)])) == Unknown(List(STRING))
+    assert f("formatlist", "%v", UNKNOWN) == UNKNOWN

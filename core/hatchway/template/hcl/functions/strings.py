@@ -577,15 +577,35 @@ def formatlist(ctx: Any, fmt: str, *args: Any) -> Any:
         return [format_string(fmt, [])]
     iter_len = -1
     chooser = -1
+    unknown = dynamic = False
     for i, arg in enumerate(args):
+        length = None
         if isinstance(arg, V.Unknown):
-            return V.Unknown(V.List(S))
-        if isinstance(arg, (list, tuple)):
+            kind = arg.type.kind
+            if kind in ("list", "set"):
+                unknown = True        # its length is not known
+                continue
+            if kind == "dynamic":
+                dynamic = True
+                continue
+            if kind == "tuple":
+                length = len(arg.type.elems)
+                unknown = True
+        elif isinstance(arg, V.SetValue) and not V.is_known(arg):
+            unknown = True            # a set with unknown elements has no known length
+            continue
+        elif isinstance(arg, (list, tuple)):
+            length = len(arg)
+        if length is not None:
             if iter_len == -1:
-                iter_len, chooser = len(arg), i
-            elif len(arg) != iter_len:
-                raise ArgError(i + 1, f"argument {i + 1} has length {len(arg)}, which is inconsistent "
+                iter_len, chooser = length, i
+            elif length != iter_len:
+                raise ArgError(i + 1, f"argument {i + 1} has length {length}, which is inconsistent "
                                       f"with argument {chooser + 1} of length {iter_len}")
+    if dynamic:
+        return V.UNKNOWN
+    if unknown:
+        return V.Unknown(V.List(S))
     if iter_len == 0:
         return []
     if iter_len == -1:
