@@ -57,13 +57,14 @@ def test_is_known_looks_inside_collections():
 @pytest.mark.parametrize("text, value", [
     ("1", 1), ("-12", -12), ("1.5", 1.5), ("1e3", 1000), ("+2", 2), ("0.1", 0.1), (".5", 0.5),
     ("12345678901234567890", 12345678901234567890),
+    ("inf", float("inf")), ("-Inf", float("-inf")),
 ])
 def test_number_from_string(text, value):
     result = number_from_string(text)
     assert result == value and type(result) is type(value)
 
 
-@pytest.mark.parametrize("text", ["", "a", "1a", " 1", "0x10", "1_000", "inf", "NaN"])
+@pytest.mark.parametrize("text", ["", "a", "1a", " 1", "0x10", "1_000", "infinity", "NaN", "--1", "+-inf"])
 def test_number_from_string_refuses(text):
     with pytest.raises(ConversionError, match="^a number is required$"):
         number_from_string(text)

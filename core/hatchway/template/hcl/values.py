@@ -390,6 +390,8 @@ def number_from_string(s: str) -> Any:
     """Parse a number as go-cty's ParseNumberVal does (decimal, optional exponent).
 
     Returns an int when the number is integral, else a float; raises ConversionError."""
+    if isinstance(s, str) and s.lstrip("+-") in ("Inf", "inf") and len(s) - len(s.lstrip("+-")) <= 1:
+        return -math.inf if s.startswith("-") else math.inf   # big.Float.Parse accepts ±Inf
     if not isinstance(s, str) or not _NUMBER_RE.match(s):
         raise ConversionError("a number is required")
     try:
