@@ -83,6 +83,13 @@ def test_csvdecode():
     assert error("csvdecode", "a,a\n1,2") == 'Call to function "csvdecode" failed: duplicate column name "a".'
     assert error("csvdecode", "a,b\n1\n") == (
         'Call to function "csvdecode" failed: CSV parse error on line 2: wrong number of fields.')
+    assert f("csvdecode", 'a,b\r\n\r\n"multi\nline","q""uote"\n') == [{"a": "multi\nline", "b": 'q"uote'}]
+    assert error("csvdecode", 'a,b\n1,x"y\n') == (
+        'Call to function "csvdecode" failed: CSV parse error on line 2: bare " in non-quoted-field.')
+    assert error("csvdecode", 'a,b\n"1"x,2\n') == (
+        'Call to function "csvdecode" failed: CSV parse error on line 2: extraneous or missing " in quoted-field.')
+    assert error("csvdecode", 'a\n"open\n') == (
+        'Call to function "csvdecode" failed: CSV parse error on line 2: extraneous or missing " in quoted-field.')
 
 
 def test_yamlencode_doc_examples():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
-import csv
 import io
 import json
 import re
@@ -104,25 +103,87 @@ def _go_char(ch: str) -> str:
 
 # -- CSV ---------------------------------------------------------------------------------------
 
+class _CsvError(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def go_csv_records(text: str) -> List[List[str]]:
+    """Go's encoding/csv Reader (comma ",", no lazy quotes): records, or _CsvError."""
+    text = text.replace("\r\n", "\n")
+    records: List[List[str]] = []
+    n = len(text)
+    i = 0
+    line = 1
+    width = None
+    while i < n:
+        if text[i] == "\n":          # empty lines are skipped
+            i += 1
+            line += 1
+            continue
+        start_line = line
+        fields: List[str] = []
+        while True:
+            if i < n and text[i] == '"':
+                i += 1
+                buf = []
+                while True:
+                    if i >= n:   # Go counts the lines it read: a final newline ends the last one
+                        raise _CsvError(line - 1 if text.endswith("\n") else line,
+                                        'extraneous or missing " in quoted-field')
+                    ch = text[i]
+                    if ch == '"':
+                        if i + 1 < n and text[i + 1] == '"':
+                            buf.append('"')
+                            i += 2
+                            continue
+                        i += 1
+                        if i < n and text[i] not in ",\n":
+                            raise _CsvError(line, 'extraneous or missing " in quoted-field')
+                        break
+                    if ch == "\n":
+                        line += 1
+                    buf.append(ch)
+                    i += 1
+                fields.append("".join(buf))
+            else:
+                j = i
+                while j < n and text[j] not in ",\n":
+                    if text[j] == '"':
+                        raise _CsvError(line, 'bare " in non-quoted-field')
+                    j += 1
+                fields.append(text[i:j])
+                i = j
+            if i < n and text[i] == ",":
+                i += 1
+                continue
+            if i < n and text[i] == "\n":
+                i += 1
+                line += 1
+            break
+        if width is None:
+            width = len(fields)
+        elif len(fields) != width:
+            raise _CsvError(start_line, "wrong number of fields")
+        records.append(fields)
+    return records
+
+
 @function("csvdecode", [("str", S)])
 def csvdecode(ctx: Any, s: str) -> Any:
-    reader = csv.reader(io.StringIO(s), strict=True)
+    """go-cty's csvdecode: the first record names the columns; every value is a string."""
     try:
-        rows = [r for r in reader if r != []]
-    except csv.Error as e:
-        raise Fail(f"CSV parse error on line {reader.line_num}: {e}") from None
+        rows = go_csv_records(s)
+    except _CsvError as e:
+        raise Fail(f"CSV parse error on line {e.line}: {e}") from None
     if not rows:
         raise Fail("missing header line")
     header = rows[0]
     for i, name in enumerate(header):
         if name in header[:i]:
             raise Fail(f"duplicate column name {V._go_quote(name)}")
-    out: List[Dict[str, Any]] = []
-    for line, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise Fail(f"CSV parse error on line {line}: wrong number of fields")
-        out.append(dict(zip(header, row)))
-    return out
+    return [dict(zip(header, row)) for row in rows[1:]]
 
 
 # -- YAML (go-cty-yaml) ------------------------------------------------------------------------
