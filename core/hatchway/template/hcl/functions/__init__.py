@@ -20,7 +20,11 @@ import attrs
 from hatchway.template.hcl import values as V
 from hatchway.template.hcl.functions.registry import REGISTRY, ArgError, Fail, Function, FunctionError
 
-__all__ = ["FunctionContext", "FunctionError", "names", "call", "lookup", "suggest"]
+__all__ = ["FunctionContext", "FunctionError", "names", "call", "lookup", "suggest", "TYPE_ARGUMENTS"]
+
+#: Arguments that are type expressions, not values (HCL's typeexpr.ConvertFunc): the evaluator
+#: parses them as type constraints (``list(string)``) and passes a values.Type.
+TYPE_ARGUMENTS = {"convert": 1}
 
 _FAMILIES = ("strings", "collections", "numbers", "encoding", "crypto", "filesystem",
              "datetime", "network", "packer")
