@@ -832,6 +832,10 @@ def parse(text: str, filename: str) -> Tuple[Body, List[Diagnostic]]:
     except ParseError as exc:
         parser.diags.append(exc.diag)
         body = Body(parser.rng(0, len(text)))
+    except RecursionError:
+        parser.diags.append(Diagnostic("Nesting too deep", "This file nests expressions or blocks too deeply to be "
+                                       "read.", parser.rng(parser.pos, parser.pos + 1)))
+        body = Body(parser.rng(0, len(text)))
     return body, parser.diags
 
 
@@ -850,6 +854,9 @@ def parse_expression(text: str, filename: str = "<expr>") -> Tuple[Optional[Expr
         return expr, []
     except ParseError as exc:
         return None, [exc.diag]
+    except RecursionError:
+        return None, [Diagnostic("Nesting too deep", "This expression nests too deeply to be read.",
+                                 parser.rng(0, len(text)))]
 
 
 def parse_template(text: str, filename: str = "<template>") -> Tuple[Optional[Template], List[Diagnostic]]:
