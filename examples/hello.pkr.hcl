@@ -23,7 +23,7 @@ build {
   provisioner "shell" {
     inline = [
       "mkdir -p ${var.workdir}",
-      "echo \"$GREETING, build ${source.name}\" | tee ${var.workdir}/greeting.txt",
+      "echo \"$GREETING, build $PACKER_BUILD_NAME\" | tee ${var.workdir}/greeting.txt",
       "uname -sm",
     ]
     environment_vars = ["GREETING=${var.greeting}"]

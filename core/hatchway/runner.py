@@ -124,7 +124,7 @@ class Runner:
         ui = self.ui.build(build.name)
         started = time.monotonic()
         ctx = BuildContext(
-            build_name=build.name, build_type=build.type, ui=ui, cancelled=self.cancelled,
+            build_name=build.render_context.build_name, build_type=build.type, ui=ui, cancelled=self.cancelled,
             template_dir=self.plan.template.directory, render=self._renderer(build.render_context),
             debug=self.debug, force=self.force,
         )

@@ -40,6 +40,9 @@ class BuilderSection:
     path: str  # "builders[0]"
     communicator: Optional[str] = None
     options: Dict[str, Any] = attrs.field(factory=dict)
+    #: The name plugins see (``{{build_name}}``, ``PACKER_BUILD_NAME``) when it is not ``name``: in HCL2 the
+    #: source's name, while ``name`` is the run's ``BUILD.TYPE.NAME``.
+    packer_build_name: str = ""
 
 
 @attrs.define

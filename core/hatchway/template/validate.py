@@ -188,7 +188,7 @@ def _missing(plugins: Plugins, kind: str, name: str, path: str, problems: List[C
 def _plan_build(template: Template, section: BuilderSection, plugins: Plugins, values: Dict[str, str],
                 comm_keys: Dict[str, str], problems: List[ConfigProblem],
                 env: Optional[Mapping[str, str]]) -> Optional[BuildPlan]:
-    ctx = RenderContext(variables=values, template_dir=str(template.directory), build_name=section.name,
+    ctx = RenderContext(variables=values, template_dir=str(template.directory), build_name=section.packer_build_name or section.name,
                         build_type=section.type, env=env if env is not None else os.environ)
     builder_reg = plugins.find("builder", section.type)
     if builder_reg is None:

@@ -851,7 +851,7 @@ class _Loader:
             self.add("Incorrect attribute value type", 'Inappropriate value for attribute "communicator": a string '
                      "is required.", source.range)
             communicator = None
-        template.builders.append(BuilderSection(stype, run, run, communicator, options))
+        template.builders.append(BuilderSection(stype, run, run, communicator, options, packer_build_name=alias))
         build_obj = {"name": build_name, "type": stype, **{k: UNKNOWN_TEXT for k in BUILD_KEYS}}
         pctx = ctx.child({"source": source_obj, "build": build_obj})
         selector = f"{stype}.{alias}"
