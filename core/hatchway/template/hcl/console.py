@@ -7,7 +7,7 @@ the session goes on; the exit status is 1 if any line failed.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, List, TextIO
+from typing import Any, Iterable, TextIO
 
 from . import values as V
 from .diagnostics import format_diagnostic

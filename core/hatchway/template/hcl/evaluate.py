@@ -9,11 +9,11 @@ every other function goes to ``functions.call``.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import values as V
 from .ast import (
-    Binary, Call, Conditional, Expr, ForExpr, GetAttr, Index, Literal, Node, ObjectCons, Paren, Range, Splat,
+    Binary, Call, Conditional, Expr, ForExpr, GetAttr, Index, Literal, Node, ObjectCons, Paren, Splat,
     SplatAnchor, Template, TemplateFor, TemplateIf, TemplateInterp, TemplateLit, TupleCons, Unary, Variable,
 )
 from .diagnostics import Diagnostic, nearest
@@ -366,7 +366,7 @@ def _iterate(coll: Any, where: Node, what: str) -> Iterator[Tuple[Any, Any]]:
         for i, v in enumerate(coll):
             yield i, v
     else:
-        raise _fail(f"Iteration over non-iterable value", f"A value of type {_kind(coll)} cannot be used as the "
+        raise _fail("Iteration over non-iterable value", f"A value of type {_kind(coll)} cannot be used as the "
                     f"collection in a 'for' {what}.", where)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 from .ast import Attribute, Block, Body, Expr, Literal, ObjectCons, Pos, Range, Template, TemplateLit, TupleCons
 from .diagnostics import Diagnostic, register_source

@@ -345,7 +345,7 @@ class _Parser:
                 return expr
 
     def parse_attr_step(self, expr: Expr) -> Expr:
-        dot = self.take()
+        self.take()  # the dot
         name = self.peek()
         if name.kind != "IDENT":
             raise self.error("Invalid attribute name", "An attribute name is required after a dot.",
@@ -422,7 +422,7 @@ class _Parser:
                          tok.start, tok.end)
 
     def parse_call(self, name: Token) -> Expr:
-        open_tok = self.take()
+        self.take()  # (
         args: List[Expr] = []
         expand = False
         self.nl_stack.append(True)
@@ -564,7 +564,7 @@ class _Parser:
         tok = self.peek()
         if tok.kind != close_kind:
             raise self.error("Invalid 'for' expression",
-                             f"Extra characters after the end of the 'for' expression.", tok.start, tok.end)
+                             "Extra characters after the end of the 'for' expression.", tok.start, tok.end)
         self.take()
         return ForExpr(key_var, value_var, coll, key, value, cond, group, is_object,
                        self.rng(open_tok.start, tok.end))
@@ -621,7 +621,7 @@ class _Parser:
         at_line_start = not quoted
 
         def flush_lit(upto: int) -> None:
-            nonlocal buf, buf_start
+            nonlocal buf
             if buf:
                 flat.append(TemplateLit("".join(buf), self.rng(buf_start, upto)))
             buf = []

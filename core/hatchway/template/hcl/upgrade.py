@@ -276,7 +276,6 @@ class _Upgrader:
     # -- the template -----------------------------------------------------------------------------
     def run(self) -> str:
         raw = self.raw
-        sections: List[str] = []
         sensitive = set(raw.get("sensitive-variables") or [])
         variables = raw.get("variables") or {}
         for name, default in variables.items():
