@@ -1137,8 +1137,10 @@ def problems_to_diagnostics(problems: Sequence[Any], positions: Mapping[str, Tup
             detail += hint_text
             subject = found[0] if found else None
         else:
-            summary = "Invalid value" if exact else "Invalid configuration"
-            detail = (f'Inappropriate value for "{key}": ' if exact and key else "") + p.message
+            typed = p.message.startswith(("expected ", "item ", "key ", "must be one of"))
+            summary = ("Incorrect attribute value type" if typed else "Invalid value") if exact else \
+                "Invalid configuration"
+            detail = (f'Inappropriate value for attribute "{key}": ' if exact and key else "") + p.message
             detail = detail[0].upper() + detail[1:] if detail else detail
             if not detail.endswith((".", "?", "!")):
                 detail += "."
