@@ -720,7 +720,7 @@ class _Loader:
                 self.positions[f"{path}.{item.name}"] = (item.name_range, item.expr.range)
                 if value is not _ERR:
                     out[item.name] = _clean(value)
-                else:
+                if value is _ERR or not V.is_known(value):  # unknown only after a reported error
                     self.failed.add(f"{path}.{item.name}")
             elif item.type not in skip_blocks:
                 groups.setdefault(item.type, []).append((item, ictx))
