@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+import threading
 import typing
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
@@ -200,6 +201,7 @@ class _Loader:
         self.positions: Dict[str, Tuple[Range, Range]] = {}
         self.pp_names: Dict[str, str] = {}
         self.failed: Set[str] = set()  # option paths whose expression failed (reported already)
+        self.late_lock = threading.Lock()
         now = _dt.datetime.now(_dt.timezone.utc)
         self.fn_ctx = _function_context(str(root), now, self._render_template, plugins)
         self.path_obj = {"root": str(root).replace("\\", "/"), "cwd": cwd}
@@ -998,10 +1000,11 @@ class _Loader:
             real = dict(build_obj if found and isinstance(build_obj, dict) else {})
             real.update({k: ("" if v is None else v if isinstance(v, (str, int, float, bool)) else str(v))
                          for k, v in build_values.items()})
-            before = len(self.diags)
-            options = decode(ctx.child({"build": real}))
-            new = self.diags[before:]
-            del self.diags[before:]
+            with self.late_lock:  # builds run in threads; the loader's lists are shared
+                before = len(self.diags)
+                options = decode(ctx.child({"build": real}))
+                new = self.diags[before:]
+                del self.diags[before:]
             errors = [d for d in new if d.is_error]
             if errors:
                 raise DiagnosticsError(errors)
