@@ -13,8 +13,8 @@ default (Packer: the zero value, which its ``Prepare`` replaces by the default).
 ``required`` and ``aliases`` (deprecated spellings, e.g. ``ssh_wait_timeout``).
 
 A config class may define ``check(self)`` (or ``check(self, context)``, to see
-the template's directory and build name) yielding ``(key, message)`` or
-``(key, message, hint)`` for rules between keys.
+the template's directory and build name) yielding ``(key, message)``,
+``(key, message, hint)`` or ``(key, message, hint, "warning")`` for rules between keys.
 """
 from __future__ import annotations
 
@@ -459,5 +459,6 @@ def build(
         takes_context = len(inspect.signature(check).parameters) >= 1
         for item in (check(context) if takes_context else check()) or ():
             key, message, *rest = item
-            problems.append(ConfigProblem(prefix + key if key else path, message, rest[0] if rest else ""))
+            problems.append(ConfigProblem(prefix + key if key else path, message, rest[0] if rest else "",
+                                          severity=rest[1] if len(rest) > 1 else "error"))
     return (None if any(p.is_error for p in problems) else obj), problems

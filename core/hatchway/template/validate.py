@@ -194,6 +194,9 @@ def _plan_build(template: Template, section: BuilderSection, plugins: Plugins, v
         _missing(plugins, "builder", section.type, f"{section.path}.type", problems)
         return None
     comm_name = section.communicator or builder_reg.cls.default_communicator
+    if section.communicator and "{{" in comm_name:  # "{{user `communicator`}}": rendered first, as in Packer
+        comm_name = _render_tree(comm_name, f"{section.path}.communicator", ctx, problems) or \
+            builder_reg.cls.default_communicator
     comm_reg = plugins.find("communicator", comm_name)
     if comm_reg is None:
         _missing(plugins, "communicator", comm_name, f"{section.path}.communicator", problems)

@@ -11,7 +11,7 @@ from typing import Iterator, List, Literal, NamedTuple, Optional, Tuple
 import attrs
 
 from hatchway.communicator import CommunicatorConfig
-from hatchway.config import option
+from hatchway.config import Port, option
 from hatchway.durations import Duration
 
 __all__ = ["SSHConfig", "Tunnel", "parse_tunnel", "DEFAULT_TIMEOUT", "DEFAULT_HANDSHAKE_ATTEMPTS"]
@@ -55,7 +55,7 @@ class SSHConfig(CommunicatorConfig):
 
     # -- where and who ----------------------------------------------------
     ssh_host: Optional[str] = option(None, help="Host to connect to; default: the address the builder found.")
-    ssh_port: int = option(22, help="SSH port of the machine.")
+    ssh_port: Port = option(Port(22), help="SSH port of the machine.")
     ssh_username: str = option(required=True, help="User to log in as.")
     ssh_password: Optional[str] = option(None, secret=True,
                                          help="Password, offered as password and keyboard-interactive auth.")
@@ -90,7 +90,7 @@ class SSHConfig(CommunicatorConfig):
 
     # -- bastion -----------------------------------------------------------
     ssh_bastion_host: Optional[str] = option(None, help="Jump host to connect through.")
-    ssh_bastion_port: int = option(22, help="SSH port of the bastion.")
+    ssh_bastion_port: Port = option(Port(22), help="SSH port of the bastion.")
     ssh_bastion_username: Optional[str] = option(None, help="User on the bastion; default: ssh_username.")
     ssh_bastion_password: Optional[str] = option(None, secret=True, help="Password for the bastion.")
     ssh_bastion_private_key_file: Optional[str] = option(
@@ -102,7 +102,7 @@ class SSHConfig(CommunicatorConfig):
 
     # -- SOCKS5 proxy ------------------------------------------------------
     ssh_proxy_host: Optional[str] = option(None, help="SOCKS5 proxy to connect through (not with a bastion).")
-    ssh_proxy_port: int = option(1080, help="Port of the SOCKS5 proxy.")
+    ssh_proxy_port: Port = option(Port(1080), help="Port of the SOCKS5 proxy.")
     ssh_proxy_username: Optional[str] = option(None, help="SOCKS5 user name.")
     ssh_proxy_password: Optional[str] = option(None, secret=True, help="SOCKS5 password.")
 
