@@ -63,6 +63,9 @@ class SSHConfig(CommunicatorConfig):
                                                  help="Private key (OpenSSH or PEM; ed25519, ecdsa, rsa).")
     ssh_certificate_file: Optional[str] = option(None, path=True,
                                                  help="OpenSSH certificate for ssh_private_key_file (key-cert.pub).")
+    ssh_keypair_name: str = option(
+        "", help="Name of an existing key pair known to the builder's platform (builders that create machines "
+                 "use it instead of a temporary key); needs ssh_private_key_file or ssh_agent_auth.")
     ssh_agent_auth: bool = option(False, help="Authenticate with the keys of the ssh-agent at SSH_AUTH_SOCK.")
     ssh_disable_agent_forwarding: bool = option(
         False, help="Do not forward the local ssh-agent to commands (forwarded by default when one is running).")
@@ -167,6 +170,9 @@ class SSHConfig(CommunicatorConfig):
         if self.ssh_bastion_host and self.ssh_proxy_host:
             yield ("ssh_proxy_host", "cannot be used together with ssh_bastion_host",
                    "connect through either a bastion or a SOCKS5 proxy")
+        if self.ssh_keypair_name and not (self.ssh_private_key_file or self.ssh_agent_auth):
+            yield ("ssh_keypair_name", "needs ssh_private_key_file or ssh_agent_auth",
+                   "set the private key of that key pair, or use the ssh-agent")
         if self.ssh_certificate_file and not self.ssh_private_key_file:
             yield ("ssh_certificate_file", "needs ssh_private_key_file", "set the key the certificate signs")
         if self.ssh_bastion_certificate_file and not self.ssh_bastion_private_key_file:
