@@ -96,7 +96,7 @@ class Command:
 
     # --- PowerShell: decode, syntax-check, stand-in -----------------------------------------------
     def _start_powershell(self, recorder: "ScriptRecorder") -> None:
-        from .standins import REGISTRY, StandinContext
+        from .standins import REGISTRY, StandinContext, lookup
 
         try:
             script = powershell.encoded_script(self.line)
@@ -112,11 +112,11 @@ class Command:
             recorder.record_error(script, errors)
             self._fail("ParserError: the script does not parse\r\n" + "".join(e + "\r\n" for e in errors))
             return
-        name = powershell.standin_name(script)
+        name, how = lookup(script)
         fn = REGISTRY.get(name) if name else None
         if fn is None:
-            marker = f" (marker names {name!r}, not registered)" if name else ""
-            self._fail(f"no stand-in for this script{marker}\r\n")
+            why = f"{how} names {name!r}, which is not registered" if name else how
+            self._fail(f"no stand-in for this script: {why}\r\n")
             return
         ctx = StandinContext(
             script=script,

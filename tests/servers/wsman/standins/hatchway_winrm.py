@@ -1,5 +1,8 @@
 """Stand-ins for the PowerShell scripts of hatchway-winrm (plugins/winrm/hatchway_winrm/ps/*.ps1).
 
+The server picks each one by the script's SHA-256 (table: ``shipped.py``); a script that changed
+runs no stand-in until this file is reviewed against it and the table updated.
+
 Each function does, on this POSIX machine, what its script does on Windows,
 step by step and with the same exit codes and messages; the ``$IsLinux``
 branches (POSIX modes) are the ones a Unix PowerShell would take. The test
@@ -24,10 +27,10 @@ _DOWNLOAD_CHUNK = 196608
 
 
 def script_args(script: str, *names: str) -> Dict[str, str]:
-    """The ``$name = '<base64 of UTF-8>'`` assignments that scripts.render put in (the first of each)."""
+    """The ``${name} = '<base64 of UTF-8>'`` assignments that scripts.render put in (the first of each)."""
     found = {}
     for name in names:
-        match = re.search(rf"^\s*\${name} = '([A-Za-z0-9+/=]*)'\s*$", script, re.M)
+        match = re.search(rf"^\s*\$\{{{name}\}} = '([A-Za-z0-9+/=]*)'\s*$", script, re.M)
         if match is None:
             raise ValueError(f"the script has no ${name} argument")
         found[name] = base64.b64decode(match.group(1)).decode("utf-8")
