@@ -10,9 +10,10 @@ import pytest
 import tree_sitter
 import tree_sitter_powershell
 
+from hatchway.config import build
 from hatchway_winrm import scripts
 from hatchway_winrm.clixml import clean
-from hatchway_winrm.provisioners import PS_EXECUTE, powershell_env_file, ps_quote
+from hatchway_winrm.provisioners import PS_EXECUTE, PowerShellConfig, ps_escape, ps_quote, wrap_inline
 from hatchway_winrm.transfers import FIRST_CHUNK, SMALL_CHUNK, wire_size
 
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
@@ -109,9 +110,43 @@ def test_powershell_literals_expand_nothing():
         text = f"$x = {ps_quote(value)}"
         assert parses(text)
     assert ps_quote("it's") == "'it''s'"
-    env = powershell_env_file({"A": "it's $(x)", "B_2": "‘q’"})
+
+
+def test_env_values_are_escaped_like_packer_and_parse():
+    # provisioner/powershell/provisioner.go psEscape: $ " ` ' get a backtick (plus the “ ” „ quotes)
+    assert ps_escape('it\'s "$(x)" `n') == 'it`\'s `"`$(x)`" ``n'
+    assert ps_escape("“q”") == "`“q`”"
+    from hatchway.builtin.scripts import flatten_env
+
+    env = flatten_env({"B_2": "“q” $(x)", "A": "it's"}, '$env:%s="%s"; ', ps_escape)
+    assert env == '$env:A="it`\'s"; $env:B_2="`“q`” `$(x)"; '
     assert parses(env)
-    assert env == "$env:A = 'it''s $(x)'\r\n$env:B_2 = '‘‘q’’'\r\n"
+
+
+def test_inline_commands_are_wrapped_as_packer_wraps_them_and_parse():
+    # provisioner/powershell/provisioner.go wrapPowershellString / extractInlineScript
+    text = wrap_inline(["Write-Output 1", "exit 3"], '$env:A="1"; ', 1)
+    assert parses(text)
+    assert "Set-PsDebug -Trace 1\r\n$exitCode = 0\r\ntry {\r\n$env:A=\"1\"; \r\nWrite-Output 1\r\nexit 3\r\n" in text
+    assert text.endswith("exit $exitCode\r\n")
+
+
+@pytest.mark.parametrize("keys, inline, expected", [
+    # provisioner/powershell/provisioner.go defaultExecuteCommand / defaultScriptCommand
+    ({}, True, "powershell -executionpolicy bypass -file {{.Path}}"),
+    ({"execution_policy": "RemoteSigned"}, True, "powershell -executionpolicy remotesigned -file {{.Path}}"),
+    ({"use_pwsh": True}, True, "pwsh -executionpolicy bypass -file {{.Path}}"),
+    ({"execution_policy": "none"}, True, "-file {{.Path}}"),
+    ({"execution_policy": "3"}, True, "powershell -executionpolicy remotesigned -file {{.Path}}"),
+    ({}, False, PS_EXECUTE),
+    ({"use_pwsh": True}, False, PS_EXECUTE.replace('powershell -executionpolicy bypass "',
+                                                   'pwsh -executionpolicy bypass -command "')),
+    ({"debug_mode": 2}, False, PS_EXECUTE.replace(";. {{.Vars}}", ";Set-PsDebug -Trace 2;. {{.Vars}}")),
+])
+def test_default_commands_follow_execution_policy_and_use_pwsh(keys, inline, expected):
+    config, problems = build(PowerShellConfig, {"inline": ["x"], **keys})
+    assert problems == []
+    assert config.default_command(inline) == expected
 
 
 def test_default_powershell_execute_command_parses_once_rendered():

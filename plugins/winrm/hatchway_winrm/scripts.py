@@ -24,7 +24,7 @@ from hatchway.errors import CommunicatorError
 __all__ = ["render", "encoded_command", "powershell_command", "CMD_LIMIT", "POWERSHELL_ARGS", "SCRIPTS"]
 
 HERE = Path(__file__).parent / "ps"
-SCRIPTS = ("ping", "upload", "download", "remove")
+SCRIPTS = ("ping", "upload", "download", "remove", "elevated", "registry")
 ARGS_MARKER = "# hatchway-args"
 #: CreateProcess's command-line limit (our scripts skip cmd.exe and its 8191).
 CMD_LIMIT = 32767

@@ -54,6 +54,7 @@ class Command:
         cwd: str,
         skip_cmd_shell: bool,
         recorder: "ScriptRecorder",
+        users: Optional[Dict[str, str]] = None,
     ) -> None:
         self.id = command_id
         self.line = line
@@ -61,6 +62,7 @@ class Command:
         self.output = OutputPipe()
         self._env = env
         self._cwd = cwd
+        self._users = users if users is not None else {}
         self._process: Optional[subprocess.Popen] = None
         self._lock = threading.Lock()
         self._cancelled = False
@@ -104,7 +106,15 @@ class Command:
             self._fail(f"{exc}\r\n")
             return
         if script is None:
-            self._fail("no stand-in for this script: the test server runs PowerShell only as -EncodedCommand\r\n")
+            try:
+                script = powershell.file_script(self.line, self._cwd)
+            except OSError as exc:
+                self._fail(f"The argument '{exc.filename}' to the -File parameter does not exist. "
+                           f"({exc.strerror})\r\n", code=4294770688)
+                return
+        if script is None:
+            self._fail("no stand-in for this script: the test server runs PowerShell only as -EncodedCommand "
+                       "or -File\r\n")
             return
         recorder.record(script)
         errors = powershell.syntax_errors(script)
@@ -126,6 +136,7 @@ class Command:
             stderr=_StreamWriter(self.output, "stderr"),
             env=dict(self._env),
             cwd=self._cwd,
+            users=dict(self._users),
         )
 
         def run() -> None:

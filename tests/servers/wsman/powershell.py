@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import os
 import re
 import threading
 from typing import Any, Dict, List, Optional
@@ -75,6 +76,22 @@ def encoded_script(line: str) -> Optional[str]:
                 return base64.b64decode(tokens[i + 1], validate=True).decode("utf-16-le")
             except (binascii.Error, UnicodeDecodeError) as exc:
                 raise ValueError(f"Cannot process the command because the value specified with -EncodedCommand is not properly encoded: {exc}") from exc
+    return None
+
+
+def file_script(line: str, cwd: str) -> Optional[str]:
+    """The script of ``powershell ... -File <path>`` (any case, ``-f``), read relative to ``cwd``.
+
+    Returns None when there is no -File; raises OSError when the file cannot be read. Windows
+    paths (``C:/Windows/Temp/x.ps1``) are read under ``cwd``, as the stand-ins write them.
+    """
+    tokens = split_command_line(line)
+    for i, token in enumerate(tokens[1:], start=1):
+        low = token.lower()
+        if low in ("-f", "-fi", "-fil", "-file") and i + 1 < len(tokens):
+            path = os.path.normpath(os.path.join(cwd, tokens[i + 1]))
+            with open(path, encoding="utf-8-sig") as handle:
+                return handle.read()
     return None
 
 

@@ -35,6 +35,8 @@ class StandinContext:
     stderr: Writer
     env: Dict[str, str] = field(default_factory=dict)
     cwd: str = "."
+    #: the server's accounts (user -> password), for stand-ins that log on as another user
+    users: Dict[str, str] = field(default_factory=dict)
 
 
 StandinFn = Callable[[StandinContext], int]

@@ -31,4 +31,8 @@ SHIPPED: Dict[str, ShippedScript] = {
     "2e46410345f77747249a08d56765b66ae3271f4efc0270abfd2163a57fe83ade": ShippedScript("ps/download.ps1",
                                                                                       "hatchway-download"),
     "08d190000498022e76563418190515c90b804bd9ae039848d82a377a731cf687": ShippedScript("ps/remove.ps1", "hatchway-remove"),
+    "1378b16c8fccf7725def867f607809bcb00aeb69db72cc7d384cffbd1bdaf830": ShippedScript("ps/elevated.ps1",
+                                                                                      "hatchway-elevated"),
+    "b0cf320717a42051a539e317c7977968cd994094213210c580dbdf8b2303c40d": ShippedScript("ps/registry.ps1",
+                                                                                      "hatchway-registry"),
 }
