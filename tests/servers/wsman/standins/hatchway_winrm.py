@@ -262,7 +262,8 @@ def elevated(ctx) -> int:
     log = _full_path(ctx, _expand(ctx, args["log"]))
     os.makedirs(os.path.dirname(log), exist_ok=True)
     process = subprocess.Popen(["/bin/sh", "-c", f"{args['command']} > \"{log}\" 2>&1"], cwd=ctx.cwd,
-                               env=ctx.env or None, stdin=subprocess.DEVNULL, start_new_session=True)
+                               env=ctx.env or None, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)  # a task has no console
     sent = 0
 
     def echo() -> None:
