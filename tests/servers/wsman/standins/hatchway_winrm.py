@@ -229,7 +229,7 @@ _SERVICE_ACCOUNTS = {"system", "local service", "network service"}
 _ENV_REFERENCE = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)%")
 
 
-def _expand(ctx, text: str) -> str:
+def _expand_env(ctx, text: str) -> str:
     """[Environment]::ExpandEnvironmentVariables; ``%SYSTEMROOT%`` is ``<cwd>/Windows`` unless set."""
     def value(match) -> str:
         name = match.group(1)
@@ -259,7 +259,7 @@ def elevated(ctx) -> int:
     if not accepted:
         return _fail(ctx, 1, f"cannot register the elevated task for {args['user']}: The user name or password "
                              "is incorrect. (Exception from HRESULT: 0x8007052E)")
-    log = _full_path(ctx, _expand(ctx, args["log"]))
+    log = _full_path(ctx, _expand_env(ctx, args["log"]))
     os.makedirs(os.path.dirname(log), exist_ok=True)
     process = subprocess.Popen(["/bin/sh", "-c", f"{args['command']} > \"{log}\" 2>&1"], cwd=ctx.cwd,
                                env=ctx.env or None, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -281,7 +281,7 @@ def elevated(ctx) -> int:
         time.sleep(0.1)
         echo()
     echo()
-    for path in (log, _full_path(ctx, _expand(ctx, args["self"])) if args["self"] else ""):
+    for path in (log, _full_path(ctx, _expand_env(ctx, args["self"])) if args["self"] else ""):
         if path and os.path.isfile(path):
             os.unlink(path)
     return process.returncode
