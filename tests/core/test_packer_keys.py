@@ -167,3 +167,24 @@ def test_a_port_from_a_user_variable_and_an_empty_port(env):
     })
     result = env.hatchway("validate", str(template))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Every key of Packer's own config structs (the generated HCL2 specs, packer_* build metadata left out):
+# hashicorp/packer provisioner/shell/provisioner.hcl2spec.go, provisioner/file/provisioner.hcl2spec.go,
+# packer-plugin-sdk shell-local/config.hcl2spec.go.
+PACKER_KEYS = {
+    "shell": "binary env env_var_format environment_vars execute_command expect_disconnect inline inline_shebang "
+             "pause_after remote_file remote_folder remote_path script scripts skip_clean start_retry_timeout "
+             "use_env_var_file valid_exit_codes",
+    "file": "content destination direction generated source sources",
+    "shell-local": "command env env_var_format environment_vars execute_command inline inline_shebang only_on "
+                   "script scripts tempfile_extension use_linux_pathing valid_exit_codes",
+}
+
+
+def test_every_packer_key_of_the_builtin_provisioners_is_accepted():
+    from hatchway.builtin import FileProvisioner, ShellLocalProvisioner, ShellProvisioner
+    from hatchway.config import keys_of
+
+    for cls in (ShellProvisioner, FileProvisioner, ShellLocalProvisioner):
+        assert set(PACKER_KEYS[cls.name].split()) - set(keys_of(cls.Config)) == set(), cls.name

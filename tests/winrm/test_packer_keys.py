@@ -161,3 +161,36 @@ def test_without_check_registry_pending_keys_are_ignored(run, tmp_path):
     shown = run(WindowsRestartProvisioner, restart_command="true", restart_check_command="echo restarted.",
                 restart_timeout="60s")
     assert "Machine successfully restarted" in shown and "pending" not in shown
+
+
+# hashicorp/packer provisioner/{powershell,windows-shell,windows-restart}/provisioner.hcl2spec.go and
+# packer-plugin-sdk communicator/config.hcl2spec.go (the WinRM struct), packer_* build metadata left out.
+PACKER_KEYS = {
+    "powershell": "binary debug_mode elevated_env_var_format elevated_execute_command elevated_password "
+                  "elevated_user env env_var_format environment_vars execute_command execution_policy inline "
+                  "pause_after remote_env_var_path remote_path script scripts skip_clean start_retry_timeout "
+                  "use_pwsh valid_exit_codes",
+    "windows-shell": "binary env env_var_format environment_vars execute_command inline remote_path script scripts "
+                     "start_retry_timeout valid_exit_codes",
+    "windows-restart": "check_registry registry_keys restart_check_command restart_command restart_timeout",
+    "winrm": "pause_before_connecting winrm_host winrm_insecure winrm_no_proxy winrm_password winrm_port "
+             "winrm_timeout winrm_use_ntlm winrm_use_ssl winrm_username",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PACKER_KEYS))
+def test_every_packer_key_is_accepted(name):
+    from hatchway.config import keys_of
+    from hatchway_winrm import WinRMConfig
+
+    cls = {"powershell": PowerShellProvisioner.Config, "windows-shell": WindowsShellProvisioner.Config,
+           "windows-restart": WindowsRestartProvisioner.Config, "winrm": WinRMConfig}[name]
+    assert set(PACKER_KEYS[name].split()) - set(keys_of(cls)) == set()
+
+
+@pytest.mark.parametrize("value", [70000, -1, "99999"])
+def test_winrm_port_outside_1_to_65535_is_an_error(value, tmp_path):
+    from hatchway_winrm import WinRMConfig
+
+    _, problems = build(WinRMConfig, {"winrm_username": "u", "winrm_port": value}, "builders[0]")
+    assert str(problems[0]).startswith(f"builders[0].winrm_port: {int(value)} is not a TCP port: use 1-65535")
