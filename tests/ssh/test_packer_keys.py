@@ -60,3 +60,36 @@ def test_builder_mixin_carries_ssh_interface_and_ip_version():
     assert problems == [] and (config.ssh_interface, config.ssh_ip_version) == ("private_ip", "6")
     _, problems = build(CloudConfig, {"ssh_ip_version": "5"})
     assert "ssh_ip_version: must be one of '', '4', '6'" in str(problems[0])
+
+
+def test_use_env_var_file_and_env_var_format_over_ssh(sshd, client_key, tmp_path):
+    """A real build over ssh: Packer's use_env_var_file (provisioner/shell/provisioner.go) uploads
+    varfile_<n>.sh next to the script, sources it, removes it; env_var_format shapes {{.Vars}}."""
+    import json
+    import subprocess
+    import sys
+    import uuid
+
+    from servers.sshd import TEST_USER
+
+    folder = f"/tmp/hatchway-keys-{uuid.uuid4().hex[:8]}"
+    template = tmp_path / "t.json"
+    template.write_text(json.dumps({
+        "builders": [{"type": "null", "name": "one", "communicator": "ssh", "ssh_host": sshd.host,
+                      "ssh_port": str(sshd.port), "ssh_username": TEST_USER, "ssh_private_key_file": str(client_key),
+                      "ssh_timeout": "30s"}],
+        "provisioners": [
+            {"type": "shell", "inline": f"mkdir -p {folder}"},
+            {"type": "shell", "inline": ["echo \"file [$GREETING]\"", "ls $(dirname $0) | grep -c '^varfile_'"],
+             "environment_vars": ["GREETING=it's $HOME"], "use_env_var_file": "true", "remote_folder": folder},
+            {"type": "shell", "inline": ["true"], "env": {"B": "2"}, "env_var_format": "export %s=%s; ",
+             "execute_command": "{{.Vars}} sh -c 'echo \"format [$B]\"'"},
+            {"type": "shell", "inline": [f"ls -A {folder} | wc -l", f"rm -rf {folder}"]},
+        ],
+    }))
+    result = subprocess.run([sys.executable, "-m", "hatchway.cli", "build", str(template)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    assert "one: file [it's $HOME]" in lines and "one: format [2]" in lines
+    assert lines.count("one: 1") == 1 and "one: 0" in lines  # there while it ran, gone afterwards
