@@ -196,14 +196,20 @@ def _base(tp: Any) -> Any:
     return tp
 
 
-def weak_list(value: Any, item: Any = str) -> List[Any]:
-    """A list from a template value, as Packer's decoder makes one; raise :class:`Invalid` if it cannot.
+def weak_list(value: Any, item: Any = str, sep: Optional[str] = ",") -> List[Any]:
+    """A list from a template value, as Packer's decoders make one; raise :class:`Invalid` if it cannot.
 
-    A string is split on ``,`` (``""`` is ``[]``): the SDK's ``StringToSliceHookFunc(",")``
-    (packer-plugin-sdk ``template/config/decode.go``); any other single value becomes a
-    one-element list (mapstructure ``WeaklyTypedInput``); every item is then converted to
-    ``item`` by the same rules. For ``only``/``except`` and every list-typed key.
+    With ``sep=","`` (plugin configs: packer-plugin-sdk ``template/config/decode.go``,
+    ``StringToSliceHookFunc(",")``) a string is split on commas and ``""`` is ``[]``. With
+    ``sep=None`` (a provisioner's ``only``/``except``: packer-plugin-sdk ``template/parse.go``
+    decodes them with ``WeaklyTypedInput`` but without that hook) a string is one element.
+    Any other single value becomes a one-element list; every item is converted to ``item`` by
+    the rules of :func:`convert`.
     """
+    if sep is None and isinstance(value, str):
+        value = [value]
+    elif sep not in (None, ",") and isinstance(value, str):
+        value = value.split(sep) if value else []
     return convert(value, List[item])
 
 

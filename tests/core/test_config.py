@@ -128,6 +128,15 @@ def test_a_string_or_single_value_where_a_list_is_expected(value, expected):
     assert weak_list(value) == expected
 
 
+def test_only_and_except_take_one_string_as_one_name():
+    # packer-plugin-sdk template/parse.go decodes a provisioner with weakDecoder: WeaklyTypedInput
+    # without StringToSliceHookFunc, so "only": "a,b" is the one name "a,b"
+    assert weak_list("web", sep=None) == ["web"] and weak_list("a,b", sep=None) == ["a,b"]
+    assert weak_list(["a", "b"], sep=None) == ["a", "b"]
+    with pytest.raises(Invalid, match="item 0: expected a string, got an object"):
+        weak_list({"a": 1}, sep=None)
+
+
 def test_list_items_are_weakly_decoded_too():
     assert convert("0,2", List[int]) == [0, 2]
     assert convert(3010, List[int]) == [3010]
