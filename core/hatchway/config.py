@@ -249,10 +249,11 @@ def convert(value: Any, tp: Any) -> Any:
                 errors.append(str(exc))
         raise Invalid(errors[0] if len(errors) == 1 else f"expected {describe_type(tp)}")
     if origin is typing.Literal:
-        if all(isinstance(a, str) for a in args) and not isinstance(value, (list, dict)) and value is not None:
-            value = convert(value, str)
-        if value in args:
+        if value in args and not isinstance(value, bool):
             return value
+        if all(isinstance(a, str) for a in args) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if convert(value, str) in args:  # weak: 4 for "4"
+                return convert(value, str)
         choices = ", ".join(repr(a) for a in args)
         hint = suggest(str(value), [str(a) for a in args])
         raise Invalid(f"must be one of {choices}, not {value!r}" + (f"; {hint}" if hint else ""))
