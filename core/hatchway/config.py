@@ -8,7 +8,9 @@ a one-element list; see :func:`convert`, the one place these rules live):
 ``str``, ``int``, ``float``, ``bool``, :class:`~hatchway.durations.Duration`,
 :class:`Port`, ``List[...]``, ``Dict[str, ...]``, ``Optional[...]``, ``Literal[...]``
 and ``Any``. A ``null`` value, and ``""`` for a number, leave the field at its
-default (Packer: the zero value, which its ``Prepare`` replaces by the default). :func:`option` adds what attrs does not know: ``help``, ``secret``
+default (Packer: the zero value, which its ``Prepare`` replaces by the default).
+
+:func:`option` adds what attrs does not know: ``help``, ``secret``
 (values are redacted from all output), ``path`` (``~`` is expanded),
 ``required`` and ``aliases`` (deprecated spellings, e.g. ``ssh_wait_timeout``).
 
@@ -18,6 +20,7 @@ the template's directory and build name) yielding ``(key, message)``,
 """
 from __future__ import annotations
 
+import decimal
 import difflib
 import inspect
 import json
@@ -147,7 +150,6 @@ class Invalid(ValueError):
     """A value does not fit a type: the message says what was expected."""
 
 
-_Invalid = Invalid
 #: Go's strconv.ParseBool, the only spellings Packer accepts for a bool given as a string.
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
@@ -175,8 +177,6 @@ def _go_int(text: str) -> int:
 
 def _go_float_text(value: float) -> str:
     """Go's ``strconv.FormatFloat(f, 'f', -1, 64)``: the shortest exact decimal, never an exponent."""
-    import decimal
-
     if value != value or value in (float("inf"), float("-inf")):
         return {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}[repr(value)]
     text = format(decimal.Decimal(repr(value)), "f")
@@ -343,8 +343,6 @@ def convert(value: Any, tp: Any) -> Any:
         return value
     raise Invalid(f"expected {describe_type(tp)}, got {_kind(value)}")  # pragma: no cover
 
-
-_convert = convert
 
 
 def _whole(value: Any) -> int:
