@@ -194,3 +194,13 @@ def test_winrm_port_outside_1_to_65535_is_an_error(value, tmp_path):
 
     _, problems = build(WinRMConfig, {"winrm_username": "u", "winrm_port": value}, "builders[0]")
     assert str(problems[0]).startswith(f"builders[0].winrm_port: {int(value)} is not a TCP port: use 1-65535")
+
+
+def test_remote_path_ending_in_a_slash_is_a_directory(run, tmp_path):
+    """provisioner/powershell/provisioner.go: `if os.IsPathSeparator(RemotePath[len-1]) { RemotePath +=
+    filepath.Base(script) }`."""
+    folder = tmp_path / "remote"
+    folder.mkdir()
+    run(PowerShellProvisioner, script=str(_script(tmp_path, "echo in-dir")), remote_path=f"{folder}/",
+        remote_env_var_path=str(tmp_path / "v.ps1"), execute_command="sh {{.Path}}", skip_clean=True)
+    assert (folder / "local.ps1").read_text() == "echo in-dir\n"

@@ -200,6 +200,10 @@ class _ScriptProvisioner(Provisioner):
         uploaded: List[str] = []
         for label, body in self.sources(ctx, env):
             remote = c.remote_path or f"c:/Windows/Temp/script-{uuid.uuid4()}.{self.extension}"
+            if remote.endswith(("/", "\\")):  # Packer: a directory, the script keeps its own name there
+                name = label.replace("\\", "/").rsplit("/", 1)[-1] if c.script or c.scripts else \
+                    f"script-{uuid.uuid4()}.{self.extension}"
+                remote += name
             ctx.ui.say(f"Provisioning with {self.label}: {label}")
             command = self.command(ctx, {**data, "Path": self.quote_path(remote)}, inline=bool(c.inline))
             stdout, stderr, flush = ctx.ui.output_streams()
