@@ -240,3 +240,42 @@ def test_a_zero_port_is_the_default_as_in_packer(value):
 def test_a_port_as_a_string_from_a_template_function():
     obj, _ = build(Ports, {"port": "2222"})
     assert obj.port == 2222
+
+
+# --- properties of the weak rules, for any input -------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30), st.floats(),
+                               st.text(max_size=30)),
+                     lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                             st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+                     max_leaves=8)
+_types = st.sampled_from([str, int, float, bool, Duration, Port, List[str], List[int], Dict[str, str],
+                          Optional[bool], Optional[int], Literal["scp", "sftp"]])
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json, _types)
+def test_any_value_converts_or_is_refused_with_a_message(value, tp):
+    try:
+        convert(value, tp)
+    except Invalid as exc:
+        assert str(exc) and "Traceback" not in str(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(-(1 << 63), (1 << 63) - 1))
+def test_a_whole_number_round_trips_through_its_string(number):
+    assert convert(convert(number, str), int) == number
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers())
+def test_a_port_is_1_to_65535_or_refused(number):
+    try:
+        port = convert(number, Port)
+    except Invalid as exc:
+        assert not 0 <= number <= 65535 and "is not a TCP port" in str(exc) or "too large" in str(exc)
+    else:
+        assert 0 <= port <= 65535
