@@ -75,9 +75,12 @@ class ShellLocalProvisioner(Provisioner):
         env.update(parse_env(c.environment_vars, c.env))
         flattened = flatten_env(env, c.env_var_format)
         inline = [c.command] if c.command else c.inline
-        suffix = "." + c.tempfile_extension.lstrip(".") if c.tempfile_extension else ".sh"
         for label, body in script_sources(inline, c.script, c.scripts, c.inline_shebang, ctx.template_dir):
             ctx.ui.say(f"Running local shell script: {label}")
+            if inline:  # Packer renames only the inline file to <name>.<tempfile_extension>
+                suffix = "." + c.tempfile_extension.lstrip(".") if c.tempfile_extension else ".sh"
+            else:
+                suffix = os.path.splitext(label)[1]
             with tempfile.NamedTemporaryFile("wb", prefix="hatchway-shell-local-", suffix=suffix, delete=False) as f:
                 f.write(body)
             try:
