@@ -188,3 +188,11 @@ def test_every_packer_key_of_the_builtin_provisioners_is_accepted():
 
     for cls in (ShellProvisioner, FileProvisioner, ShellLocalProvisioner):
         assert set(PACKER_KEYS[cls.name].split()) - set(keys_of(cls.Config)) == set(), cls.name
+
+
+def test_empty_valid_exit_codes_mean_zero(env):
+    # packer-plugin-sdk shell/exit_code.go: `if len(validCodes) == 0 { validCodes = []int{0} }`;
+    # "" decodes to an empty list (StringToSliceHookFunc)
+    result = build(env, [{"type": "shell", "inline": ["true"], "valid_exit_codes": ""},
+                         {"type": "shell-local", "inline": ["true"], "valid_exit_codes": []}])
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -7,7 +7,7 @@ from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, 
 
 
 __all__ = ["local_path", "one_source", "runs_the_script", "script_sources", "shell_vars", "parse_env",
-           "go_sprintf", "flatten_env", "unix_lines", "sh_escape"]
+           "go_sprintf", "flatten_env", "unix_lines", "sh_escape", "exit_codes"]
 
 
 def local_path(name: str, template_dir: "Path | str | None") -> str:
@@ -126,6 +126,11 @@ def env_problems(pairs: Sequence[str]) -> Iterator[Tuple[str, str, str]]:
         key = pair.partition("=")[0]
         if "=" not in pair or not key or not key.replace("_", "a").isalnum():
             yield (f"environment_vars[{i}]", f"{pair!r} is not KEY=value", "e.g. \"FOO=bar\"")
+
+
+def exit_codes(valid: Sequence[int]) -> List[int]:
+    """``valid_exit_codes`` as Packer applies them: an empty list means ``[0]`` (SDK shell/exit_code.go)."""
+    return list(valid) or [0]
 
 
 def runs_the_script(execute_command: str, example: str = "") -> Iterator[Tuple[str, str, str, str]]:

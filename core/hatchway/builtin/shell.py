@@ -17,7 +17,7 @@ from ..context import BuildContext
 from ..durations import Duration
 from ..errors import (BuildCancelled, CommandTimeout, CommunicatorError, ConnectError, ProvisionerError,
                       RemotePathError, RetryableConnectError)
-from .scripts import env_problems, flatten_env, one_source, parse_env, runs_the_script, script_sources, unix_lines
+from .scripts import env_problems, exit_codes, flatten_env, one_source, parse_env, runs_the_script, script_sources, unix_lines
 
 T = TypeVar("T")
 
@@ -160,9 +160,9 @@ class ShellProvisioner(Provisioner):
                         f"the connection was lost while {label} ran; if the script reboots the machine, "
                         "set \"expect_disconnect\": true")
                 ctx.ui.message("Remote end disconnected, as expected")
-            elif status not in c.valid_exit_codes:
+            elif status not in exit_codes(c.valid_exit_codes):
                 raise ProvisionerError(f"{label} exited with status {status}; valid exit codes: "
-                                       f"{', '.join(map(str, c.valid_exit_codes))}")
+                                       f"{', '.join(map(str, exit_codes(c.valid_exit_codes)))}")
             if not c.skip_clean:
                 self._clean(ctx, remote, c)
 

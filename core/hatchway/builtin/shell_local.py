@@ -13,7 +13,7 @@ from ..config import option
 from ..context import BuildContext
 from ..errors import ProvisionerError
 from ..process import run_process
-from .scripts import env_problems, flatten_env, one_source, parse_env, script_sources
+from .scripts import env_problems, exit_codes, flatten_env, one_source, parse_env, script_sources
 
 
 #: The operating systems Packer's ``only_on`` accepts (Go's GOOS names), from the SDK's shell-local/config.go.
@@ -94,6 +94,6 @@ class ShellLocalProvisioner(Provisioner):
                 flush()
             finally:
                 os.unlink(f.name)
-            if status not in c.valid_exit_codes:
+            if status not in exit_codes(c.valid_exit_codes):
                 raise ProvisionerError(f"local {label} exited with status {status}; valid exit codes: "
-                                       f"{', '.join(map(str, c.valid_exit_codes))}")
+                                       f"{', '.join(map(str, exit_codes(c.valid_exit_codes)))}")

@@ -19,7 +19,7 @@ from typing import ClassVar, Dict, List, Optional
 import attrs
 
 from hatchway import redact
-from hatchway.builtin.scripts import (env_problems, flatten_env, one_source, parse_env, runs_the_script,
+from hatchway.builtin.scripts import (env_problems, exit_codes, flatten_env, one_source, parse_env, runs_the_script,
                                       script_sources)
 from hatchway.builtin.shell import retry_until
 from hatchway.communicator import DISCONNECTED, OutputStream
@@ -216,13 +216,13 @@ class _ScriptProvisioner(Provisioner):
                                  start, lambda exc: ctx.ui.message(f"Retrying after: {exc}"))
             flush()
             uploaded.append(remote)
-            if status not in c.valid_exit_codes:
+            if status not in exit_codes(c.valid_exit_codes):
                 if status == DISCONNECTED:
                     raise ProvisionerError(
                         f"the connection was lost while {label} ran; if it restarts the machine, use the "
                         f"windows-restart provisioner, or add {DISCONNECTED} to valid_exit_codes")
                 raise ProvisionerError(f"{label} exited with status {status}; valid exit codes: "
-                                       f"{', '.join(map(str, c.valid_exit_codes))}")
+                                       f"{', '.join(map(str, exit_codes(c.valid_exit_codes)))}")
         if not c.skip_clean:
             self._clean(ctx, list(dict.fromkeys(uploaded + self.extra_files(data))))
         pause = float(getattr(c, "pause_after", 0) or 0)
