@@ -50,14 +50,20 @@ def option(
     path: bool = False,
     required: bool = False,
     aliases: Sequence[str] = (),
+    zero_is_default: bool = False,
 ) -> Any:
-    """An attrs field for a template key. See the module docstring."""
+    """An attrs field for a template key. See the module docstring.
+
+    ``zero_is_default``: a zero value (``0``, ``"0s"``, ``""``, ``[]``) given in the template
+    means the default, as Packer's ``Prepare`` methods do with ``if x == zero { x = default }``.
+    """
     metadata = {
         "help": help,
         "secret": secret,
         "path": path,
         "required": required,
         "aliases": tuple(aliases),
+        "zero_is_default": zero_is_default,
     }
     if factory is not None:
         return attrs.field(factory=factory, metadata=metadata)
@@ -435,8 +441,9 @@ def build(
             continue  # "" is the zero value, which Packer's Prepare turns into the default
         try:
             converted = convert(value, tp)
-            if _base(tp) is Port and converted == 0:
-                continue  # 0: the default port, as in Packer's Prepare
+            if (_base(tp) is Port or field.metadata.get("zero_is_default")) and not converted and \
+                    converted is not None:
+                continue  # 0, "", [] given: the default, as in Packer's Prepare
         except Invalid as exc:
             shown = "<sensitive>" if field.metadata.get("secret") else None
             message = str(exc) if shown is None else "invalid value"

@@ -279,3 +279,19 @@ def test_a_port_is_1_to_65535_or_refused(number):
         assert not 0 <= number <= 65535 and "is not a TCP port" in str(exc) or "too large" in str(exc)
     else:
         assert 0 <= port <= 65535
+
+
+@attrs.define(kw_only=True)
+class Defaults:
+    shebang: str = option("/bin/sh -e", zero_is_default=True)
+    retry: Duration = option(Duration("5m"), zero_is_default=True)
+    argv: List[str] = option(factory=lambda: ["/bin/sh", "-c"], zero_is_default=True)
+    plain: str = option("kept")
+
+
+def test_zero_is_default_as_packers_prepare_does():
+    # e.g. provisioner/shell/provisioner.go Prepare: `if p.config.InlineShebang == "" { = "/bin/sh -e" }`,
+    # `if p.config.StartRetryTimeout == 0 { = 5 * time.Minute }`
+    obj, problems = build(Defaults, {"shebang": "", "retry": "0s", "argv": [], "plain": ""})
+    assert problems == []
+    assert (obj.shebang, float(obj.retry), obj.argv, obj.plain) == ("/bin/sh -e", 300.0, ["/bin/sh", "-c"], "")

@@ -196,3 +196,12 @@ def test_empty_valid_exit_codes_mean_zero(env):
     result = build(env, [{"type": "shell", "inline": ["true"], "valid_exit_codes": ""},
                          {"type": "shell-local", "inline": ["true"], "valid_exit_codes": []}])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_empty_shebang_folder_and_zero_retry_are_packers_defaults(env, tmp_path):
+    # provisioner/shell/provisioner.go Prepare: "" inline_shebang -> "/bin/sh -e", "" remote_folder -> "/tmp",
+    # 0 start_retry_timeout -> 5m
+    result = build(env, [{"type": "shell", "inline": ["head -1 $0", "false", "echo not-reached"],
+                          "inline_shebang": "", "remote_folder": "", "start_retry_timeout": "0s"}])
+    assert result.returncode == 1
+    assert "    one: #!/bin/sh -e" in result.stdout and "not-reached" not in result.stdout

@@ -93,3 +93,14 @@ def test_use_env_var_file_and_env_var_format_over_ssh(sshd, client_key, tmp_path
     lines = [line.strip() for line in result.stdout.splitlines()]
     assert "one: file [it's $HOME]" in lines and "one: format [2]" in lines
     assert lines.count("one: 1") == 1 and "one: 0" in lines  # there while it ran, gone afterwards
+
+
+@pytest.mark.parametrize("keys", [{"ssh_timeout": "0s"}, {"ssh_handshake_attempts": 0}, {"ssh_timeout": ""},
+                                  {"ssh_timeout": "0s", "ssh_handshake_attempts": "0"}])
+def test_zero_timeout_and_attempts_are_unset(keys):
+    # communicator/config.go prepareSSH: `if c.SSHTimeout == 0 && c.SSHHandshakeAttempts == 0 {5m, 10}`
+    config, problems = build(SSHConfig, {"ssh_username": "u", **keys})
+    if "ssh_timeout" in keys and keys["ssh_timeout"] == "":
+        assert "not a duration" in str(problems[0])  # time.ParseDuration("") fails in Packer too
+        return
+    assert problems == [] and (config.connect_timeout(), config.handshake_attempts()) == (300, 10)

@@ -34,22 +34,24 @@ class ShellConfig:
     environment_vars: List[str] = option(factory=list, help="KEY=value pairs set for the scripts.")
     env: Dict[str, str] = option(factory=dict, help="Environment variables as a map (added after environment_vars).")
     env_var_format: str = option(
-        "", help="Go format of one variable in {{.Vars}} (key, then value with ' escaped): \"%s='%s' \", "
-                 "or \"export %s='%s'\\n\" with use_env_var_file.")
+        "", zero_is_default=True,
+        help="Go format of one variable in {{.Vars}} (key, then value with ' escaped): \"%s='%s' \", "
+             "or \"export %s='%s'\\n\" with use_env_var_file.")
     use_env_var_file: bool = option(
         False, help="Write the variables to a file uploaded next to the script; execute_command sources "
                     "{{.EnvVarFile}}.")
     execute_command: str = option(
         "", help="How each script is run; {{.Path}}, {{.Vars}} and {{.EnvVarFile}} are filled in. Default: "
                  f"\"{DEFAULT_EXECUTE}\", or \"{DEFAULT_EXECUTE_ENV_FILE}\" with use_env_var_file.")
-    inline_shebang: str = option("/bin/sh -e", help="The interpreter of inline commands.")
-    remote_folder: str = option("/tmp", help="Where scripts are uploaded.")
+    inline_shebang: str = option("/bin/sh -e", zero_is_default=True, help="The interpreter of inline commands.")
+    remote_folder: str = option("/tmp", zero_is_default=True, help="Where scripts are uploaded.")
     remote_file: str = option("", help="The uploaded script's name (default: script_<random>.sh).")
     remote_path: str = option("", help="Full remote path of the script (overrides remote_folder/remote_file).")
     expect_disconnect: bool = option(False, help="A lost connection while a script runs is not an error.")
     valid_exit_codes: List[int] = option(factory=lambda: [0], help="Exit codes that count as success.")
     skip_clean: bool = option(False, help="Leave the uploaded scripts on the machine.")
-    start_retry_timeout: Duration = option(Duration("5m"), help="Retry uploading and starting a script this long.")
+    start_retry_timeout: Duration = option(Duration("5m"), zero_is_default=True,
+                                           help="Retry uploading and starting a script this long.")
     pause_after: Duration = option(Duration(0), help="Wait this long after the scripts ran.")
     binary: bool = option(False, help="Upload scripts byte for byte; by default line endings become \\n, "
                                       "as Packer does.")

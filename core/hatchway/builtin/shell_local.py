@@ -38,11 +38,12 @@ class ShellLocalConfig:
     scripts: Optional[List[str]] = option(None, help="Local scripts to run in order.")
     environment_vars: List[str] = option(factory=list, help="KEY=value pairs set for the commands.")
     env: Dict[str, str] = option(factory=dict, help="Environment variables as a map.")
-    env_var_format: str = option("%s='%s' ", help="Go format of one variable in {{.Vars}} (key, then value "
-                                                  "with ' escaped).")
+    env_var_format: str = option("%s='%s' ", zero_is_default=True,
+                                 help="Go format of one variable in {{.Vars}} (key, then value with ' escaped).")
     execute_command: List[str] = option(factory=lambda: ["/bin/sh", "-c", "{{.Vars}} {{.Script}}"],
+                                        zero_is_default=True,
                                         help="argv that runs each script; {{.Script}} and {{.Vars}} are filled in.")
-    inline_shebang: str = option("/bin/sh -e", help="The interpreter of inline commands.")
+    inline_shebang: str = option("/bin/sh -e", zero_is_default=True, help="The interpreter of inline commands.")
     valid_exit_codes: List[int] = option(factory=lambda: [0], help="Exit codes that count as success.")
     only_on: List[str] = option(factory=list, help="Run only on these operating systems (linux, darwin, "
                                                    "freebsd, openbsd, solaris, windows); elsewhere skip.")

@@ -135,18 +135,28 @@ class SSHConfig(CommunicatorConfig):
                                                    "ssh_clear_authorized_keys.")
 
     # -- derived -------------------------------------------------------------
+    def _timeout_set(self) -> bool:
+        return self.ssh_timeout is not None and float(self.ssh_timeout) != 0
+
+    def _attempts_set(self) -> bool:
+        return bool(self.ssh_handshake_attempts)
+
     def connect_timeout(self) -> float:
-        """Seconds to keep retrying: ``ssh_timeout``, 5m by default, forever if only attempts are set."""
-        if self.ssh_timeout is None:
-            return DEFAULT_TIMEOUT if self.ssh_handshake_attempts is None else float("inf")
-        seconds = float(self.ssh_timeout)
+        """Seconds to keep retrying: ``ssh_timeout``, 5m by default, forever if only attempts are set.
+
+        A zero ``ssh_timeout`` or ``ssh_handshake_attempts`` is unset, as in Packer's ``prepareSSH``
+        ("Only set default values when neither are set").
+        """
+        if not self._timeout_set():
+            return DEFAULT_TIMEOUT if not self._attempts_set() else float("inf")
+        seconds = float(self.ssh_timeout)  # type: ignore[arg-type]
         return seconds if seconds > 0 else float("inf")
 
     def handshake_attempts(self) -> int:
         """Authentication failures allowed; 0 means no limit (only ``ssh_timeout`` ends the wait)."""
-        if self.ssh_handshake_attempts is None:
-            return DEFAULT_HANDSHAKE_ATTEMPTS if self.ssh_timeout is None else 0
-        return max(self.ssh_handshake_attempts, 0)
+        if not self._attempts_set():
+            return DEFAULT_HANDSHAKE_ATTEMPTS if not self._timeout_set() else 0
+        return max(self.ssh_handshake_attempts or 0, 0)
 
     def keep_alive(self) -> float:
         return _seconds(self.ssh_keep_alive_interval)

@@ -21,7 +21,8 @@ class WinRMConfig(CommunicatorConfig):
     winrm_port: Port = option(Port(0), help="Port; 5985, or 5986 with winrm_use_ssl.")
     winrm_username: str = option("", required=True, help="The user to connect as.")
     winrm_password: str = option("", secret=True, help="The user's password.")
-    winrm_timeout: Duration = option(Duration("30m"), help="How long to wait for WinRM to become available.")
+    winrm_timeout: Duration = option(Duration("30m"), zero_is_default=True,
+                                     help="How long to wait for WinRM to become available.")
     winrm_use_ssl: bool = option(False, help="Use HTTPS.")
     winrm_insecure: bool = option(False, help="With HTTPS, do not check the server's certificate.")
     winrm_use_ntlm: Optional[bool] = option(

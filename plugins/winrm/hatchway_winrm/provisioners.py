@@ -95,7 +95,8 @@ class _ScriptConfig:
     env: Dict[str, str] = option(factory=dict, help="Environment variables as a map (after environment_vars).")
     remote_path: str = option("", help="Where each script is uploaded (default: c:/Windows/Temp/script-<uuid>).")
     valid_exit_codes: List[int] = option(factory=lambda: [0], help="Exit codes that count as success.")
-    start_retry_timeout: Duration = option(Duration("5m"), help="Retry uploading and starting a script this long.")
+    start_retry_timeout: Duration = option(Duration("5m"), zero_is_default=True,
+                                           help="Retry uploading and starting a script this long.")
     skip_clean: bool = option(False, help="Leave the uploaded scripts on the machine.")
     binary: bool = option(False, help="Accepted for Packer compatibility; scripts are uploaded as they are "
                                       "(Packer's Windows provisioners do not convert them either).")
@@ -113,9 +114,11 @@ class PowerShellConfig(_ScriptConfig):
                  "to dot-source. Default: Packer's, from execution_policy and use_pwsh.")
     elevated_execute_command: str = option(
         "", help="The command run as elevated_user (default: as execute_command).")
-    env_var_format: str = option(PS_ENV_FORMAT, help="Go format of one variable in the variables file "
-                                                     "(key, then the value escaped for a \"...\" string).")
-    elevated_env_var_format: str = option(PS_ENV_FORMAT, help="env_var_format when running as elevated_user.")
+    env_var_format: str = option(PS_ENV_FORMAT, zero_is_default=True,
+                                 help="Go format of one variable in the variables file "
+                                      "(key, then the value escaped for a \"...\" string).")
+    elevated_env_var_format: str = option(PS_ENV_FORMAT, zero_is_default=True,
+                                          help="env_var_format when running as elevated_user.")
     elevated_user: str = option("", help="Run the scripts as this user, through a scheduled task with the "
                                          "highest privileges.")
     elevated_password: str = option("", secret=True, help="elevated_user's password; {{.WinRMPassword}} is "
@@ -162,8 +165,10 @@ class PowerShellConfig(_ScriptConfig):
 
 @attrs.define(kw_only=True)
 class WindowsShellConfig(_ScriptConfig):
-    execute_command: str = option('{{ .Vars }}"{{ .Path }}"', help="How each script runs (cmd.exe).")
-    env_var_format: str = option('set "%s=%s" && ', help="Go format of one variable in {{.Vars}}.")
+    execute_command: str = option('{{ .Vars }}"{{ .Path }}"', zero_is_default=True,
+                                  help="How each script runs (cmd.exe).")
+    env_var_format: str = option('set "%s=%s" && ', zero_is_default=True,
+                                 help="Go format of one variable in {{.Vars}}.")
 
 
 class _ScriptProvisioner(Provisioner):
@@ -342,11 +347,13 @@ DEFAULT_REGISTRY_KEYS = (
 
 @attrs.define(kw_only=True)
 class WindowsRestartConfig:
-    restart_command: str = option('shutdown /r /f /t 0 /c "packer restart"', help="The command that restarts.")
+    restart_command: str = option('shutdown /r /f /t 0 /c "packer restart"', zero_is_default=True,
+                                  help="The command that restarts.")
     restart_check_command: str = option(
-        "powershell -command \"& {Write-Output 'restarted.'}\"",
+        "powershell -command \"& {Write-Output 'restarted.'}\"", zero_is_default=True,
         help="Run until it succeeds once the machine is back.")
-    restart_timeout: Duration = option(Duration("5m"), help="How long to wait for the machine to come back.")
+    restart_timeout: Duration = option(Duration("5m"), zero_is_default=True,
+                                       help="How long to wait for the machine to come back.")
     check_registry: bool = option(False, help="Once the machine is back, also wait until none of registry_keys "
                                               "exists (no restart pending).")
     registry_keys: List[str] = option(factory=list, help="Registry keys whose existence means a restart is "
