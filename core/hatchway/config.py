@@ -367,8 +367,9 @@ def _whole(value: Any) -> int:
             return _go_int(value)
         except ValueError:
             pass
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        raise Invalid(f"expected a whole number, got {shown!r}")
+        if len(value) > 40:  # never a cut-off value: a secret's prefix would escape redaction
+            raise Invalid(f"expected a whole number, got a {len(value)}-character string")
+        raise Invalid(f"expected a whole number, got {value!r}")
     raise Invalid(f"expected a whole number, got {_kind(value)}")
 
 
