@@ -138,7 +138,7 @@ def _plan(args: argparse.Namespace) -> Any:
     from .plugins import get_plugins
     from .template.validate import prepare
 
-    template = tpl.load(args.template)
+    template = tpl.load(args.template, partial=True)  # structural problems are reported with all others
     plugins = get_plugins()
     plan = prepare(template, plugins, variables=_variables(args), only=_names(args.only),
                    except_=_names(args.except_))

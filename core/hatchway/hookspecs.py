@@ -68,6 +68,28 @@ class RegistrationSpecs:
         """Register post-processor classes (subclasses of :class:`hatchway.PostProcessor`)."""
 
     @hookspec
+    def register_template_functions(self, register: Callable[[str, Callable[..., str]], None]) -> None:
+        """Register template functions: ``register(name, function)``.
+
+        ``function`` takes plain strings and returns a string; both template
+        front ends call it (JSON: ``{{vault `secret/app` `password`}}``, HCL2:
+        ``vault("secret/app", "password")``). Its positional parameters are
+        the template's arguments (``*args`` for any number); an exception it
+        raises becomes a validation error naming the template key, with
+        the exception's message. Values it returns are not secret unless the
+        function passes them to :func:`hatchway.redact.add_secret`.
+        This is how Packer's ``vault``, ``consul_key`` and
+        ``aws_secretsmanager`` are provided::
+
+            @hatchway.hookimpl
+            def register_template_functions(register):
+                register("vault", read_vault_secret)
+
+        A name registered by two plugins is an error naming both; Packer's
+        own functions (``user``, ``env``...) cannot be replaced.
+        """
+
+    @hookspec
     def register_observers(self, register: Register) -> None:
         """Register observer factories: ``factory(build_name) -> object``.
 

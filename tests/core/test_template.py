@@ -90,7 +90,7 @@ def test_validation_reports_everything_with_paths(plugins):
     expected = [
         "variables.need: is required and has no value (set it with -var 'need=...' or in a -var-file)",
         "builders[0].pause_before_conecting: unknown key (did you mean 'pause_before_connecting'?)",
-        "provisioners[0].inline[0]: unknown variable 'nope' (defined: need); add it to \"variables\"",
+        "provisioners[0].inline[0]: 1:3: at <user `nope`>: error calling user: unknown variable 'nope' (defined: need)",
         "provisioners[0].timeout: '5x' is not a duration; write e.g. \"30s\", \"5m\" or \"1h30m\"",
         "builders[1].communicator: no communicator named 'ssh' is installed; install it with: hatchway plugins install hatchway-ssh  (or: pip install hatchway-ssh)",
         "builders[2].type: no builder named 'nul' is installed (did you mean 'null'?)",

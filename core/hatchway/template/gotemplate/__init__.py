@@ -59,5 +59,5 @@ def render(text: str, funcs: Mapping[str, GoFunc], data: Any = None, partial: bo
     try:
         return execute(tree, funcs, data, partial)
     except ExecError as exc:
-        raise TemplateError(f"executing <{exc.at}>: {exc.message}" if exc.at else exc.message, exc.pos, text) \
+        raise TemplateError(f"at <{exc.at}>: {exc.message}" if exc.at else exc.message, exc.pos, text) \
             from None
