@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
 
@@ -139,9 +139,10 @@ def resolve_variables(template: Template, overrides: Mapping[str, str],
                 continue  # reported when rendered
             deps[name] = [args[0] for args, _ in gt.parser.literal_calls(tree, "user")
                           if len(args) == 1 and args[0] in raw]
-    for name in _dependency_order(deps, problems):
+    order, in_cycles = _dependency_order(deps, problems)
+    for name in order + in_cycles:
         text = raw[name]
-        if text is None:
+        if text is None or name in in_cycles:
             values[name] = ""
             continue
         try:
@@ -155,8 +156,8 @@ def resolve_variables(template: Template, overrides: Mapping[str, str],
     return values
 
 
-def _dependency_order(deps: Dict[str, List[str]], problems: List[ConfigProblem]) -> List[str]:
-    """Names so that each comes after those it uses; a cycle is reported and its names come last."""
+def _dependency_order(deps: Dict[str, List[str]], problems: List[ConfigProblem]) -> Tuple[List[str], List[str]]:
+    """Names so that each comes after those it uses, and the names in (or behind) a cycle, reported."""
     waiting = {name: set(d) for name, d in deps.items()}
     users: Dict[str, List[str]] = {name: [] for name in deps}
     for name, d in deps.items():
@@ -191,7 +192,7 @@ def _dependency_order(deps: Dict[str, List[str]], problems: List[ConfigProblem])
                 "variables use each other in a cycle: " + " -> ".join(cycle),
                 "give one of them a value that does not use the others"))
         reported.update(cycle)
-    return order + left
+    return order, left
 
 
 def _check_strings(value: Any, path: str, ctx: RenderContext, problems: List[ConfigProblem]) -> None:
