@@ -394,6 +394,7 @@ class _State:
                 raise Deferred()
             # the pipeline's declarations are the loop variables, set per element
             self.pop(mark)
+            pairs: Any
             if isinstance(value, (list, tuple)):
                 pairs = list(enumerate(value))
             elif isinstance(value, dict):
@@ -401,16 +402,14 @@ class _State:
             elif isinstance(value, int) and not isinstance(value, bool):
                 if len(node.pipe.decl) > 1:
                     raise self.error("can't use two variables to range over an integer")
-                pairs = [(i, i) for i in range(max(value, 0))]
+                pairs = ((i, i) for i in range(max(value, 0)))  # lazily: the step limit may stop it
             elif value is None:
-                pairs = []
+                pairs = iter(())
             else:
                 raise self.error(f"range can't iterate over {gofmt.format_value(value)}")
-            if not pairs:
-                if node.else_list is not None:
-                    self.walk(dot, node.else_list)
-                return
+            empty = True
             for key, elem in pairs:
+                empty = False
                 self.step()
                 inner = self.mark()
                 decl = node.pipe.decl
@@ -427,6 +426,8 @@ class _State:
                     break
                 finally:
                     self.pop(inner)
+            if empty and node.else_list is not None:
+                self.walk(dot, node.else_list)
         finally:
             self.pop(mark)
 
