@@ -297,6 +297,7 @@ def prepare(
 ) -> Plan:
     """Check everything and return the plan; raise :class:`ConfigError` listing every problem."""
     problems: List[ConfigProblem] = list(template.problems) + list(check_override_names(template))
+    problems.extend(_check_min_version(template.min_version))
     functions = plugins.functions() if hasattr(plugins, "functions") else {}
     values = resolve_variables(template, variables, problems, env, functions)
     selected = set(_select(template.build_names(), only, except_, problems))
@@ -331,6 +332,23 @@ def prepare(
     if not builds:
         raise ConfigError("no builds to run: -only/-except excluded every build", source=str(template.path))
     return Plan(template, builds, values, [p for p in unique if not p.is_error])
+
+
+def _check_min_version(wanted: str) -> List[ConfigProblem]:
+    """``min_packer_version`` against :data:`~.functions.PACKER_VERSION` (packer/core.go ``Validate``)."""
+    from .functions import PACKER_VERSION
+
+    if not wanted:
+        return []
+    parts = wanted.strip().lstrip("v").split("-")[0].split(".")
+    if not all(p.isdigit() for p in parts) or len(parts) > 3:
+        return [ConfigProblem("min_packer_version", f"min_version is invalid: {wanted!r}", 'e.g. "1.7.0"')]
+    have = tuple(int(p) for p in PACKER_VERSION.split("."))
+    need = tuple(int(p) for p in parts) + (0,) * (3 - len(parts))
+    if need > have:
+        return [ConfigProblem("min_packer_version", f"this template requires Packer version {wanted} or higher; "
+                              f"Hatchway is compatible with Packer {PACKER_VERSION}")]
+    return []
 
 
 def _missing(plugins: Plugins, kind: str, name: str, path: str, problems: List[ConfigProblem]) -> None:
