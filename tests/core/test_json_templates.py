@@ -256,3 +256,25 @@ def test_build_values_reach_provisioners_and_post_processors(env, tmp_path):
     assert result.returncode == 0, result.stderr
     assert out.read_text().splitlines() == ["conn=local id=ERR_ID_NOT_IMPLEMENTED_BY_BUILDER run=36",
                                             "pp=local http=ERR_HTTP_ADDR_NOT_IMPLEMENTED_BY_BUILDER"]
+
+
+def test_the_readme_plugin_function_example_runs(env, tmp_path):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("### Template functions from a plugin"):]
+    source = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    env.add_plugin("hatchway-vault", "hatchway_vault", source)
+    out = tmp_path / "out"
+    template = env.template({"variables": {"pw": "{{vault `secret/app` `password`}}"},
+                             "builders": [LOCAL],
+                             "provisioners": [{"type": "shell", "inline": [f"echo {{{{user `pw`}}}} > {out}",
+                                                                           "echo the secret is {{user `pw`}}"]}]})
+    result = env.hatchway("build", str(template), VAULT_SECRET_APP_PASSWORD="hunter22")
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == "hunter22\n"
+    assert "the secret is <sensitive>" in result.stdout and "hunter22" not in result.stdout
+    missing = env.hatchway("validate", str(template))
+    assert "variables.pw: 1:3: at <vault `secret/app` `password`>: error calling vault: " \
+           "no secret 'password' at 'secret/app'" in missing.stderr
