@@ -278,3 +278,12 @@ def test_the_readme_plugin_function_example_runs(env, tmp_path):
     missing = env.hatchway("validate", str(template))
     assert "variables.pw: 1:3: at <vault `secret/app` `password`>: error calling vault: " \
            "no secret 'password' at 'secret/app'" in missing.stderr
+
+
+def test_one_time_for_the_whole_run(plugins):
+    # funcs.go: InitTime is set once; {{timestamp}} and {{isotime}} agree everywhere in a run
+    plan = plan_of({"variables": {"t": "{{timestamp}}"},
+                    "builders": [dict(LOCAL, name="a"), dict(LOCAL, name="b")],
+                    "provisioners": [{"type": "shell", "inline": ["{{timestamp}} {{isotime}}"]}]}, plugins)
+    a, b = (build.provisioners[0].config.inline[0] for build in plan.builds)
+    assert a == b and a.startswith(plan.variables["t"] + " ")

@@ -42,6 +42,11 @@ PLUGIN_FUNCTIONS = {
 }
 
 
+#: One time for the whole run, as Packer's ``interpolate.InitTime``: ``{{timestamp}}`` and
+#: ``{{isotime}}`` agree across variables, builds and steps.
+INIT_TIME = _dt.datetime.now(_dt.timezone.utc)
+
+
 class RenderError(HatchwayError, ValueError):
     """A template expression is malformed or refers to something unknown."""
 
@@ -56,7 +61,7 @@ class RenderContext:
     build_type: str = ""
     #: Fields for ``{{.Name}}``; ``None`` means "not known yet: leave fields as they are".
     data: Optional[Mapping[str, Any]] = None
-    now: _dt.datetime = attrs.field(factory=lambda: _dt.datetime.now(_dt.timezone.utc))
+    now: _dt.datetime = attrs.field(factory=lambda: INIT_TIME)
     env: Mapping[str, str] = attrs.field(factory=lambda: os.environ)
     #: Functions registered by plugins: name -> callable taking and returning strings.
     functions: Mapping[str, Callable[..., str]] = attrs.field(factory=dict)
