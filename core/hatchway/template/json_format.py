@@ -103,10 +103,9 @@ class _Parser:
         if cleanup is not None:
             found = self.provisioners([cleanup], "error-cleanup-provisioner")
             template.cleanup_provisioner = found[0] if found else None
-        if partial:
-            template.problems = list(self.problems)
-        elif any(p.is_error for p in self.problems):
+        if not partial and any(p.is_error for p in self.problems):
             raise ConfigError(self.problems, source=str(self.path))
+        template.problems = list(self.problems)  # warnings, and with ``partial`` errors too
         return template
 
     def variables(self, raw: Any, sensitive: Any) -> Dict[str, Variable]:
