@@ -169,6 +169,8 @@ def test_partial_rendering_keeps_what_is_not_known_yet():
     out = render(text, FUNCS, UNKNOWN, partial=True)
     assert out == "chmod +x {{.Path}};{{- .Vars }} x A {{if .Path}}{{.Path}}{{end}}{{$p := .Path}}{{$p}}"
     assert render(out, FUNCS, {"Path": "/s", "Vars": "V=1"}) == "chmod +x /s;V=1 x A /s/s"
+    defined = '{{define "T"}}<{{.}}>{{end}}{{template "T" .Path}}'
+    assert render(render(defined, FUNCS, UNKNOWN, partial=True), FUNCS, {"Path": "p"}) == "<p>"
 
 
 @pytest.mark.parametrize("fmt,args,expected", [

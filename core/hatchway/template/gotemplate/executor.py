@@ -674,6 +674,7 @@ class _State:
 def execute(tree: Tree, funcs: Mapping[str, GoFunc], data: Any = None, partial: bool = False) -> str:
     """Run ``tree``; with ``partial``, actions that need unknown values are copied as written."""
     state = _State(tree, funcs, data)
+    deferred = False
     for node in tree.root.nodes:
         if not partial or isinstance(node, TextNode):
             state.walk(data, node)
@@ -682,6 +683,7 @@ def execute(tree: Tree, funcs: Mapping[str, GoFunc], data: Any = None, partial: 
         try:
             state.walk(data, node)
         except Deferred:
+            deferred = True
             del state.out[out_len:]
             state.size = size
             # a deferred declaration leaves its variables unknown for what follows
@@ -691,4 +693,6 @@ def execute(tree: Tree, funcs: Mapping[str, GoFunc], data: Any = None, partial: 
                     if not node.pipe.is_assign:
                         state.vars.append((var.ident[0], UNKNOWN))
             state.write(tree.text[node.pos:node.end])  # type: ignore[attr-defined]
+    if deferred and tree.defined:  # {{define}}s are not in the output: keep the whole text for later
+        return tree.text
     return "".join(state.out)

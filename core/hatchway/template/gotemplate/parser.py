@@ -232,8 +232,6 @@ def _number(item: Item) -> NumberNode:
             f = float(clean)
             if f not in (float("inf"), float("-inf")):
                 node.is_float, node.float_value = True, f
-                if f.is_integer() and "." not in clean and "e" not in clean.lower():
-                    pass
         except ValueError:
             pass
     if not node.is_int and not node.is_float:
