@@ -216,10 +216,13 @@ class Plugins:
         rows: Dict[str, Dict[str, Any]] = {}
         for name, (dist, version) in self._origin.items():
             rows[name] = {"name": name, "distribution": dist, "version": version,
-                          **{kind: [] for kind in KINDS}}
+                          **{kind: [] for kind in KINDS}, "template-function": []}
         for kind, regs in self.registry.items():
             for reg in regs.values():
                 rows[reg.plugin][kind].append(reg.name)
+        for function, (plugin, _) in self.template_functions.items():
+            if plugin in rows:
+                rows[plugin]["template-function"].append(function)
         return sorted(rows.values(), key=lambda r: (r["name"] != "builtin", r["name"]))
 
     def problems(self) -> List[str]:

@@ -143,12 +143,13 @@ def test_every_problem_at_once_even_with_structural_errors(plugins):
         "builders": [dict(LOCAL, pause_before_connecting="{{ nope }}")],
         "provisioners": [{"type": "shell", "inline": ["{{usr `x`}}"]},
                          {"type": "not-installed", "inline": ["{{ if }}"]},
-                         {"inline": ["x"]}],
+                         {"inline": ["x", "{{ if }}"]}],
         "post-processors": [{"type": "also-missing", "x": "{{ alsobad }}"}],
     }, plugins)
     for expected in [
         "bulders: unknown top-level key (did you mean 'builders'?)",
         "provisioners[2].type: is required",
+        "provisioners[2].inline[1]: 1:7: missing value for if",
         'builders[0].pause_before_connecting: 1:4: function "nope" not defined',
         "provisioners[0].inline[0]: 1:3: function \"usr\" not defined; did you mean 'user'?",
         "provisioners[1].inline[0]: 1:7: missing value for if",
@@ -177,6 +178,8 @@ def test_plugin_functions_come_from_the_hook(env):
         def register_template_functions(register):
             register("vault", vault)
     ''')
+    listed = env.hatchway("plugins")
+    assert "hatchway_vault (hatchway-vault 1.0)\n    template-functions: vault" in listed.stdout
     result = env.hatchway("build", str(template))
     assert result.returncode == 0, result.stderr
     assert "pw-length-31" in result.stdout and "s3cr3t" not in result.stdout + result.stderr

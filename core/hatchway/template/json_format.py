@@ -133,8 +133,26 @@ class _Parser:
         kind = raw.get("type")
         if not isinstance(kind, str) or not kind:
             self.problem(f"{path}.type", "is required", 'e.g. "type": "shell"')
+            self.check_syntax(raw, path)  # validation never sees this section: check its strings here
             return None
         return raw
+
+    def check_syntax(self, value: Any, path: str) -> None:
+        """Template syntax errors in the strings of a section that is dropped (function names not checked)."""
+        from .gotemplate import lexer, parser
+
+        stack = [(path, value)]
+        while stack:
+            where, item = stack.pop()
+            if isinstance(item, str) and "{{" in item:
+                try:
+                    parser.parse(item, lambda name: True)
+                except lexer.TemplateSyntaxError as exc:
+                    self.problem(where, f"{lexer.position(item, exc.pos)}: {exc.message}")
+            elif isinstance(item, list):
+                stack.extend((f"{where}[{i}]", v) for i, v in enumerate(item))
+            elif isinstance(item, dict):
+                stack.extend((f"{where}.{k}", v) for k, v in item.items())
 
     def _only_except(self, section: Dict[str, Any], path: str) -> Dict[str, List[str]]:
         """A section's ``only`` and ``except`` lists of build names, checked."""
