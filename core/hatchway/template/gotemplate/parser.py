@@ -221,7 +221,8 @@ def _number(item: Item) -> NumberNode:
     digits = clean.lstrip("+-")
     if len(digits) <= 40:  # longer cannot be an int64 (and int() of thousands of digits is refused)
         try:
-            value = int(clean, 0)
+            legacy_octal = len(digits) > 1 and digits[0] == "0" and digits.isdigit()  # Go: 017 == 15
+            value = int(clean, 8) if legacy_octal else int(clean, 0)
             if -(2 ** 63) <= value < 2 ** 64:
                 node.is_int, node.int_value = True, value
                 node.is_float, node.float_value = True, float(value)
