@@ -290,3 +290,15 @@ def test_one_time_for_the_whole_run(plugins):
                     "provisioners": [{"type": "shell", "inline": ["{{timestamp}} {{isotime}}"]}]}, plugins)
     a, b = (build.provisioners[0].config.inline[0] for build in plan.builds)
     assert a == b and a.startswith(plan.variables["t"] + " ")
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[" * 100000 + "]" * 100000, "invalid JSON: nested too deeply"),
+    ('{"a":' * 50000 + "1" + "}" * 50000, "invalid JSON: nested too deeply"),
+    ('{"builders": [{"type": "null", "x": ' + "9" * 5000 + "}]}", "invalid JSON: Exceeds the limit"),
+])
+def test_hostile_json_is_one_clear_error(text, message):
+    # issue 13 §5: these were tracebacks
+    with pytest.raises(ConfigError) as info:
+        loads(text, "t.json")
+    assert [str(p) for p in info.value.problems][0].startswith(message)

@@ -54,6 +54,10 @@ def loads(text: str, path: "str | Path" = "template.json", *, partial: bool = Fa
             [ConfigProblem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")],
             source=str(path),
         ) from None
+    except RecursionError:  # issue 13: 100,000 nested "[" was a traceback
+        raise ConfigError([ConfigProblem("", "invalid JSON: nested too deeply")], source=str(path)) from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise ConfigError([ConfigProblem("", f"invalid JSON: {str(exc).split(';')[0]}")], source=str(path)) from None
     return _Parser(path).parse(raw, partial)
 
 
