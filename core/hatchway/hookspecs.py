@@ -10,6 +10,8 @@ the plugins of the entry-point group ``hatchway`` are loaded. Each receives a
     def register_communicators(register):
         register(LxdCommunicator)
 
+(``register_template_functions`` registers a name and a function instead.)
+
 **Communicator hooks** (``connect``, ``upload``, ``download``, ``execute``,
 ``cleanup``, and the optional ``disconnect``) are called through a per-build relay (:mod:`hatchway.relay`) in
 which exactly one communicator is registered, plus observers: new-style
