@@ -302,3 +302,11 @@ def test_hostile_json_is_one_clear_error(text, message):
     with pytest.raises(ConfigError) as info:
         loads(text, "t.json")
     assert [str(p) for p in info.value.problems][0].startswith(message)
+
+
+def test_docker_run_command_fields_are_checked():
+    # the docker builder's run_command gets {{.Image}} only
+    plugins = Plugins().load()
+    problems = problems_of({"builders": [{"type": "docker", "image": "debian", "discard": True,
+                                          "run_command": ["-d", "{{.Image}}", "{{.Imag}}"]}]}, plugins)
+    assert problems == ["builders[0].run_command: {{.Imag}} is not available here (run_command can use {{.Image}})"]
