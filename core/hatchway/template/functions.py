@@ -269,19 +269,19 @@ FUNCTION_NAMES = tuple(sorted(_packer_functions(RenderContext())))
 
 
 def _error(exc: gt.TemplateError, ctx: RenderContext) -> RenderError:
+    """The user's message: an unknown function gets a did-you-mean, or the plugin that brings it."""
     name = exc.name
-    if name:
-        where = exc.args[0].split(":", 2)
-        pos = f"{where[0]}:{where[1]}: " if len(where) == 3 else ""
-        if name in PLUGIN_FUNCTIONS:
-            dist = PLUGIN_FUNCTIONS[name]
-            return RenderError(f"{pos}the function {name} is provided by a plugin: install it with "
-                               f"hatchway plugins install {dist}  (or: pip install {dist})")
-        from ..config import suggest
+    if not name:
+        return RenderError(str(exc))
+    pos = gt.position(exc.text, exc.pos)
+    if name in PLUGIN_FUNCTIONS:
+        dist = PLUGIN_FUNCTIONS[name]
+        return RenderError(f"{pos}: the function {name} is provided by a plugin: install it with "
+                           f"hatchway plugins install {dist}  (or: pip install {dist})")
+    from ..config import suggest
 
-        hint = suggest(name, list(ctx.funcs()) + list(gt.BUILTINS))
-        return RenderError(f"{pos}function {name!r} not defined".replace("'", '"') + (f"; {hint}" if hint else ""))
-    return RenderError(str(exc))
+    hint = suggest(name, list(ctx.funcs()) + list(gt.BUILTINS))
+    return RenderError(f'{pos}: function "{name}" not defined' + (f"; {hint}" if hint else ""))
 
 
 def parse_check(text: str, ctx: RenderContext) -> Optional[str]:

@@ -18,7 +18,7 @@ from .executor import BUILTINS, UNKNOWN, Deferred, ExecError, FuncError, GoFunc,
 from .lexer import TemplateSyntaxError, position
 from .parser import Tree, UndefinedFunction, parse
 
-__all__ = ["render", "parse_template", "TemplateError", "GoFunc", "FuncError", "Deferred", "UNKNOWN", "BUILTINS",
+__all__ = ["render", "parse_template", "position", "TemplateError", "GoFunc", "FuncError", "Deferred", "UNKNOWN", "BUILTINS",
            "gofunc", "strings_func", "Tree"]
 
 
