@@ -17,6 +17,7 @@ so that ``{{.Nope}}`` there is a validation error naming the key.
 """
 from __future__ import annotations
 
+import collections
 import fnmatch
 import os
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -163,16 +164,18 @@ def _dependency_order(deps: Dict[str, List[str]], problems: List[ConfigProblem])
     for name, d in deps.items():
         for dep in d:
             users[dep].append(name)
-    ready = [name for name in deps if not waiting[name]]
+    ready = collections.deque(name for name in deps if not waiting[name])
+    queued = set(ready)
     order: List[str] = []
     while ready:
-        name = ready.pop(0)
+        name = ready.popleft()
         order.append(name)
         for user in users[name]:
             waiting[user].discard(name)
-            if not waiting[user] and user not in order and user not in ready:
+            if not waiting[user] and user not in queued:
+                queued.add(user)
                 ready.append(user)
-    left = [name for name in deps if name not in order]
+    left = [name for name in deps if name not in queued]
     reported: set = set()
     for start in left:
         if start in reported:
@@ -180,7 +183,7 @@ def _dependency_order(deps: Dict[str, List[str]], problems: List[ConfigProblem])
         path, seen = [start], {start: 0}
         node = start
         while True:
-            node = next(d for d in deps[node] if d in waiting and d not in order)
+            node = next(d for d in deps[node] if d not in queued)
             if node in seen:
                 cycle = path[seen[node]:] + [node]
                 break
