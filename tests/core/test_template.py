@@ -143,3 +143,31 @@ def test_sensitive_variables_are_redacted_once_loaded(plugins):
                           "builders": [{"type": "null", "communicator": "local"}]}))
     prepare(t, plugins)
     assert redact.redact("token=abc-very-secret") == "token=<sensitive>"
+
+
+def test_late_options_from_a_front_end_get_the_build_values(plugins, tmp_path):
+    # The HCL2 front end sets late_options (build.Host...): the runner calls it with the running build's
+    # values once the machine is up, instead of re-rendering {{build}} strings.
+    from pathlib import Path
+
+    from hatchway.runner import Runner
+    from hatchway.template.model import BuilderSection, ProvisionerSection, Template
+    from hatchway.ui import UI
+
+    out = tmp_path / "out"
+    seen = []
+
+    def late(values):
+        seen.append(dict(values))
+        return {"inline": [f"echo {values['ConnType']} {len(values['PackerRunUUID'])} > {out}"]}
+
+    template = Template(path=Path(tmp_path / "t.pkr.hcl"),
+                        builders=[BuilderSection("null", "n", "source.null.n", "local")],
+                        provisioners=[ProvisionerSection("shell", "build.provisioner[0]",
+                                                         {"inline": ["echo placeholder"]}, late_options=late)])
+    plan = prepare(template, plugins)
+    assert plan.builds[0].provisioners[0].late
+    results = Runner(plan, UI(), plugins).run()
+    assert results[0].ok, results[0].error
+    assert out.read_text() == "local 36\n"
+    assert seen[0]["ConnType"] == "local" and set(seen[0]) >= {"Host", "Port", "User", "ID", "PackerHTTPAddr"}
