@@ -62,7 +62,8 @@ class ProvisionerSection:
     max_retries: Any = None
     timeout: Any = None
     #: Set by a front end whose options use the build's values (HCL2's ``build.Host``): the runner
-    #: calls it with them once the machine is up and uses what it returns instead of ``options``.
+    #: calls it with them once the machine is up and uses what it returns instead of ``options``
+    #: (it raises :class:`~hatchway.errors.ConfigError` on a problem, which fails the build with it).
     #: Unset, the runner re-renders ``options`` strings that call ``{{build}}``.
     late_options: Optional[LateOptions] = None
 
