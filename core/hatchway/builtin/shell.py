@@ -6,7 +6,7 @@ import os
 import shlex
 import threading
 import time
-from typing import Callable, Dict, List, Optional, TypeVar
+from typing import Callable, ClassVar, Dict, List, Optional, Tuple, TypeVar
 
 import attrs
 
@@ -28,6 +28,9 @@ DEFAULT_EXECUTE_ENV_FILE = "chmod +x {{.Path}}; . {{.EnvVarFile}} && {{.Path}}"
 
 @attrs.define(kw_only=True)
 class ShellConfig:
+    #: The data fields each template key gets (validation rejects others, e.g. {{.Nope}}).
+    template_fields: ClassVar[Dict[str, Tuple[str, ...]]] = {"execute_command": ("Path", "Vars")}
+
     inline: Optional[List[str]] = option(None, help="Commands to run, one per line, as one script.")
     script: str = option("", path=True, help="A local script to upload and run.")
     scripts: Optional[List[str]] = option(None, help="Local scripts to upload and run in order.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from typing import Dict, List, Optional
+from typing import ClassVar, Dict, List, Optional, Tuple
 
 import attrs
 
@@ -32,6 +32,9 @@ def this_os() -> str:
 
 @attrs.define(kw_only=True)
 class ShellLocalConfig:
+    #: The data fields each template key gets (validation rejects others, e.g. {{.Nope}}).
+    template_fields: ClassVar[Dict[str, Tuple[str, ...]]] = {"execute_command": ("Vars", "Script", "Path", "Command")}
+
     command: str = option("", help="One command (Packer's older spelling of inline).")
     inline: Optional[List[str]] = option(None, help="Commands to run, as one script.")
     script: str = option("", path=True, help="A local script to run.")
