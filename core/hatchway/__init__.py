@@ -6,7 +6,8 @@ for the contract.
 """
 from __future__ import annotations
 
-from .communicator import DISCONNECTED, Communicator, CommunicatorConfig, OutputStream, Target, Transfer
+from .communicator import (DISCONNECTED, Communicator, CommunicatorConfig, OutputStream, SSHInterfaceConfig, Target,
+                           Transfer)
 from .components import Artifact, Builder, EmptyConfig, PostProcessor, Provisioner
 from .config import option
 from .context import BuildContext
@@ -51,6 +52,7 @@ __all__ = [
     "ProvisionerError",
     "RemotePathError",
     "RetryableConnectError",
+    "SSHInterfaceConfig",
     "Target",
     "Transfer",
     "hookimpl",

@@ -161,7 +161,7 @@ def _plan(args: argparse.Namespace) -> Any:
                                 only=_names(args.only), except_=_names(args.except_))
         args.hcl_loaded = loaded
         return plan, plugins
-    template = tpl.load(args.template)
+    template = tpl.load(args.template, partial=True)  # structural problems are reported with all others
     plugins = get_plugins()
     plan = prepare(template, plugins, variables=_variables(args), only=_names(args.only),
                    except_=_names(args.except_))
@@ -288,7 +288,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         return EXIT_OK
     for row in table:
         ui.message(f"{row['name']} ({row['distribution']} {row['version']})")
-        for kind in ("communicator", "builder", "provisioner", "post-processor"):
+        for kind in ("communicator", "builder", "provisioner", "post-processor", "template-function"):
             if row[kind]:
                 ui.message(f"    {kind}s: {', '.join(sorted(row[kind]))}")
     for problem in plugins.problems():

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, ClassVar, Dict, List, Optional
+from typing import Any, Callable, ClassVar, Dict, List, Literal, Optional
 
 import attrs
 
@@ -12,6 +12,7 @@ __all__ = [
     "DISCONNECTED",
     "Communicator",
     "CommunicatorConfig",
+    "SSHInterfaceConfig",
     "Target",
     "OutputStream",
     "Transfer",
@@ -29,6 +30,22 @@ class CommunicatorConfig:
         default=Duration(0),
         metadata={"help": "After the first successful connection, disconnect and wait this long."},
     )
+
+
+@attrs.define(kw_only=True)
+class SSHInterfaceConfig:
+    """Packer's ``ssh_interface`` and ``ssh_ip_version`` (SDK ``communicator.SSHInterface``).
+
+    In Packer these belong to builders that choose among a machine's addresses
+    (cloud builders), not to the communicator: include this mixin in such a
+    builder's config class and put the chosen address in :class:`Target`.
+    """
+
+    ssh_interface: str = attrs.field(default="", metadata={
+        "help": "Which of the machine's addresses to connect to (the builder's choices, e.g. public_ip, "
+                "private_ip, public_dns, private_dns). Also used for WinRM."})
+    ssh_ip_version: Literal["", "4", "6"] = attrs.field(default="", metadata={
+        "help": "Connect over IPv4 (4) or IPv6 (6) when the machine has both; empty: the first address."})
 
 
 @attrs.define

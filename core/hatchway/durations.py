@@ -19,6 +19,8 @@ _UNITS = {
     "m": 60.0,
     "h": 3600.0,
 }
+#: Go's time.Duration is int64 nanoseconds: ParseDuration refuses anything longer.
+MAX_SECONDS = ((1 << 63) - 1) / 1e9
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 
 
@@ -46,6 +48,8 @@ def parse(text: str) -> float:
         pos = match.end()
     if pos != len(s):
         raise ValueError(f"{text!r} is not a duration; write e.g. \"30s\", \"5m\" or \"1h30m\"")
+    if total > MAX_SECONDS:
+        raise ValueError(f"{text!r} is too long a duration (at most about 292 years, as in Go)")
     return sign * total
 
 

@@ -10,6 +10,8 @@ the plugins of the entry-point group ``hatchway`` are loaded. Each receives a
     def register_communicators(register):
         register(LxdCommunicator)
 
+(``register_template_functions`` registers a name and a function instead.)
+
 **Communicator hooks** (``connect``, ``upload``, ``download``, ``execute``,
 ``cleanup``, and the optional ``disconnect``) are called through a per-build relay (:mod:`hatchway.relay`) in
 which exactly one communicator is registered, plus observers: new-style
@@ -77,6 +79,28 @@ class RegistrationSpecs:
         ``data.TYPE.NAME.<attribute>``. Raise an exception with a readable
         message when it fails. The built-in ``null`` data source returns
         ``{"output": input}``.
+        """
+
+    @hookspec
+    def register_template_functions(self, register: Callable[[str, Callable[..., str]], None]) -> None:
+        """Register template functions: ``register(name, function)``.
+
+        ``function`` takes plain strings and returns a string; both template
+        front ends call it (JSON: ``{{vault `secret/app` `password`}}``, HCL2:
+        ``vault("secret/app", "password")``). Its positional parameters are
+        the template's arguments (``*args`` for any number); an exception it
+        raises becomes a validation error naming the template key, with
+        the exception's message. Values it returns are not secret unless the
+        function passes them to :func:`hatchway.redact.add_secret`.
+        This is how Packer's ``vault``, ``consul_key`` and
+        ``aws_secretsmanager`` are provided::
+
+            @hatchway.hookimpl
+            def register_template_functions(register):
+                register("vault", read_vault_secret)
+
+        A name registered by two plugins is an error naming both; Packer's
+        own functions (``user``, ``env``...) cannot be replaced.
         """
 
     @hookspec

@@ -93,6 +93,8 @@ class Plugins:
         self.conflicts: Dict[Tuple[str, str], List[Registration]] = {}
         self.broken: List[BrokenPlugin] = []
         self.observers: List[Tuple[str, Callable[[str], Any]]] = []
+        #: Template functions from ``register_template_functions``: name -> (plugin, function).
+        self.template_functions: Dict[str, Tuple[str, Callable[..., str]]] = {}
         self._origin: Dict[str, Tuple[str, str]] = {}  # plugin name -> (distribution, version)
 
     # -- loading ---------------------------------------------------------
@@ -142,6 +144,29 @@ class Plugins:
             def register(factory: Callable[[str], Any], _plugin: str = impl.plugin_name) -> None:
                 self.observers.append((_plugin, factory))
             self._safe_call(impl, register)
+        for impl in reversed(self.pm.hook.register_template_functions.get_hookimpls()):
+            self._safe_call(impl, self._function_registrar(impl.plugin_name))
+
+    def _function_registrar(self, plugin: str) -> Callable[..., None]:
+        from .template.functions import FUNCTION_NAMES
+
+        def register(name: str, function: Callable[..., str]) -> None:
+            if not isinstance(name, str) or not name.isidentifier() or not callable(function):
+                raise PluginError(f"register_template_functions: register(name, function) needs an identifier "
+                                  f"and a callable, got {name!r}")
+            if name in FUNCTION_NAMES:
+                raise PluginError(f"template function {name!r} is built in and cannot be replaced")
+            existing = self.template_functions.get(name)
+            if existing is not None and existing[1] is not function:
+                raise PluginError(f"template function {name!r} is registered by both plugin {existing[0]!r} "
+                                  f"and plugin {plugin!r}")
+            self.template_functions[name] = (plugin, function)
+
+        return register
+
+    def functions(self) -> Dict[str, Callable[..., str]]:
+        """The template functions plugins registered: name -> function."""
+        return {name: fn for name, (_, fn) in self.template_functions.items()}
 
     def _call_register(self, impl: Any, kind: str) -> None:
         distribution, version = self._origin.get(impl.plugin_name, ("?", ""))
@@ -192,10 +217,13 @@ class Plugins:
         rows: Dict[str, Dict[str, Any]] = {}
         for name, (dist, version) in self._origin.items():
             rows[name] = {"name": name, "distribution": dist, "version": version,
-                          **{kind: [] for kind in KINDS}}
+                          **{kind: [] for kind in KINDS}, "template-function": []}
         for kind, regs in self.registry.items():
             for reg in regs.values():
                 rows[reg.plugin][kind].append(reg.name)
+        for function, (plugin, _) in self.template_functions.items():
+            if plugin in rows:
+                rows[plugin]["template-function"].append(function)
         return sorted(rows.values(), key=lambda r: (r["name"] != "builtin", r["name"]))
 
     def problems(self) -> List[str]:

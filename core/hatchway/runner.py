@@ -5,6 +5,12 @@ relay: builds share nothing mutable but the UI (which is thread-safe) and
 the cancellation flag. Cleanup always runs, on success, failure and
 interruption alike, unless ``-on-error=abort`` asked to keep a failed
 machine for inspection.
+
+Once the machine is up (and connected), the build's values are known
+(:func:`build_values`): provisioners and post-processors whose options use
+``{{build `Host`}}`` are configured again with them (late rendering). When
+a build fails while provisioning, the template's ``error-cleanup-provisioner``
+runs before cleanup, as in Packer.
 """
 from __future__ import annotations
 
@@ -12,12 +18,14 @@ import logging
 import sys
 import threading
 import time
+import uuid
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 import attrs
 
 from . import redact
-from .communicator import Communicator
+from .communicator import Communicator, Target
 from .components import Artifact, Builder
 from .context import BuildContext
 from .durations import Duration
@@ -59,6 +67,10 @@ class _Active:
     relay: Optional[Relay] = None
     stage: str = "starting"
     cleaned: bool = False
+    #: Provisioning has started and post-processing has not: a failure now runs the error-cleanup-provisioner.
+    provisioning: bool = False
+    #: The build's render context with its ``{{build}}`` values, once the machine is up.
+    late: Optional[RenderContext] = None
 
 
 class Runner:
@@ -74,6 +86,8 @@ class Runner:
         self.debug = debug
         self.force = force
         self.cancelled = threading.Event()
+        #: ``{{build `PackerRunUUID`}}``: one per run, as Packer's PACKER_RUN_UUID.
+        self.run_uuid = str(uuid.uuid4())
         self._active: Dict[str, _Active] = {}
         self._lock = threading.Lock()
 
@@ -144,13 +158,17 @@ class Runner:
             if communicator.connects:
                 active.stage = "connecting"
                 self._connect(ctx, build, communicator, relay)
+            values = build_values(build, target, communicator, self.run_uuid)
+            late = active.late = attrs.evolve(build.render_context, build_values=values)
+            ctx.render = self._renderer(late)
+            active.provisioning = True
             for step in build.provisioners:
                 ctx.check_cancelled()
                 active.stage = f"provisioning with {step.type} ({step.path})"
-                self._provision(ctx, step)
+                self._provision(ctx, step, late)
                 self._debug_pause(ui, f"provisioner {step.type}")
             active.stage = "making the artifact"
-            artifacts = self._artifacts(ctx, builder, build)
+            artifacts = self._artifacts(ctx, builder, build, late, active)
         except BuildCancelled:
             status, error = "cancelled", "interrupted"
         except HatchwayError as exc:
@@ -169,6 +187,8 @@ class Runner:
             if active.relay is not None:
                 _quietly(active.relay.cleanup)  # close connections; the machine itself stays
         else:
+            if status == "failed" and active.provisioning and build.cleanup_provisioner is not None:
+                error = self._error_cleanup(ctx, build, error, active.late)
             self._cleanup(ui, ctx, builder, active)
         active.cleaned = True
         with self._lock:
@@ -201,15 +221,31 @@ class Runner:
         relay.wait_connected(timeout, self.cancelled, on_retry, pause)
         ui.say(f"Connected to {build.communicator_name}!")
 
-    def _provision(self, ctx: BuildContext, step: StepPlan) -> None:
+    def _error_cleanup(self, ctx: BuildContext, build: BuildPlan, error: str, late: Optional[RenderContext]) -> str:
+        """Packer's ``error-cleanup-provisioner`` (``StepProvision.Cleanup``); returns the build's error."""
+        step = build.cleanup_provisioner
+        assert step is not None
+        ctx.ui.say("Provisioning step had errors: Running the cleanup provisioner, if present...")
+        try:
+            self._provision(ctx, step, late)
+        except HatchwayError as exc:
+            ctx.ui.error(f"Cleanup provisioner failed: {exc}")
+            return f"Cleanup failed: {exc}. Original Provisioning error: {error}"
+        except Exception as exc:  # a bug in the provisioner: keep the build's own error first
+            log.debug("error-cleanup-provisioner crashed", exc_info=True)
+            return f"Cleanup failed: {type(exc).__name__}: {exc}. Original Provisioning error: {error}"
+        return error
+
+    def _provision(self, ctx: BuildContext, step: StepPlan, late: Optional[RenderContext] = None) -> None:
         common = step.common
+        config = step.late_config(late) if late is not None else step.config
         if common.pause_before > 0:
             ctx.ui.say(f"Pausing {common.pause_before} before the next provisioner...")
             if self.cancelled.wait(common.pause_before):
                 raise BuildCancelled("cancelled")
         attempts = common.max_retries + 1
         for attempt in range(1, attempts + 1):
-            provisioner = step.cls(step.config)
+            provisioner = step.cls(config)
             ctx.deadline = time.monotonic() + common.timeout if common.timeout > 0 else None
             try:
                 provisioner.provision(ctx)
@@ -233,8 +269,10 @@ class Runner:
                 return
             raise ProvisionerError(f"the {step.type} provisioner ({step.path}) failed: {cause}")
 
-    def _artifacts(self, ctx: BuildContext, builder: Builder, build: BuildPlan) -> List[Artifact]:
+    def _artifacts(self, ctx: BuildContext, builder: Builder, build: BuildPlan, late: RenderContext,
+                   active: _Active) -> List[Artifact]:
         artifact = builder.artifact(ctx)
+        active.provisioning = False  # post-processor failures do not run the error-cleanup-provisioner (Packer)
         if artifact is None:
             return []
         if not build.post_processors:
@@ -247,7 +285,7 @@ class Runner:
                 ctx.check_cancelled()
                 ctx.ui.say(f"Running post-processor: {step.type}")
                 try:
-                    current = step.cls(step.config).process(ctx, current)
+                    current = step.cls(step.late_config(late)).process(ctx, current)
                 except HatchwayError as exc:
                     raise HatchwayError(f"the {step.type} post-processor ({step.path}) failed: {exc}") from None
                 keep = keep or step.keep_input_artifact
@@ -307,6 +345,65 @@ class Runner:
                 for i, artifact in enumerate(r.artifacts):
                     ui.message(f"--> {r.name}: {artifact}")
                     ui.build(r.name).machine("artifact", str(i), "id", artifact.id, str(artifact))
+
+
+def build_values(build: BuildPlan, target: Target, communicator: Communicator, run_uuid: str) -> Dict[str, str]:
+    """``{{build `NAME`}}`` values of a running build, as Packer's ``PopulateProvisionHookData``.
+
+    Read from the builder's :class:`Target` and the communicator's config
+    (``ssh_*``/``winrm_*`` keys); what is unknown is ``""``, or Packer's
+    ``ERR_..._NOT_IMPLEMENTED_BY_BUILDER`` marker for the id and HTTP values.
+    Passwords and private keys are registered as secrets.
+    """
+    config = build.communicator_config
+    name = build.communicator_name
+
+    def pick(*keys: str) -> str:
+        for key in keys:
+            try:  # a property or method of the communicator (``host``, ``port()``) may raise: then unknown
+                value = getattr(communicator, key, None)
+                value = value() if callable(value) else value
+            except Exception:
+                value = None
+            if value in (None, ""):
+                value = getattr(config, key, None)
+            if value not in (None, "", 0):
+                return str(value)
+        return ""
+
+    data = target.data or {}
+    host = pick("host", f"{name}_host") or (target.host or "")
+    port = pick("port", f"{name}_port") or (str(target.port) if target.port else "")
+    user = pick(f"{name}_username", "username")
+    password = pick(f"{name}_password", "password") or str(data.get(f"{name}_password", "") or "")
+    private_key = str(data.get("ssh_private_key", "") or "")
+    key_file = getattr(config, "ssh_private_key_file", None)
+    if not private_key and key_file:
+        try:
+            private_key = Path(key_file).expanduser().read_text(encoding="utf-8", errors="replace")[:65536]
+        except OSError:
+            private_key = ""
+    http_ip, http_port = str(data.get("http_ip", "") or ""), str(data.get("http_port", "") or "")
+    values = {
+        "ID": str(data.get("instance_id") or data.get("container_id") or "ERR_ID_NOT_IMPLEMENTED_BY_BUILDER"),
+        "Host": host,
+        "Port": port,
+        "User": user,
+        "Password": password,
+        "ConnType": name,
+        "SSHPublicKey": str(data.get("ssh_public_key", "") or ""),
+        "SSHPrivateKey": private_key,
+        "WinRMPassword": password if name == "winrm" else str(data.get("winrm_password", "") or ""),
+        "PackerRunUUID": run_uuid,
+        "PackerHTTPIP": http_ip or "ERR_HTTP_IP_NOT_IMPLEMENTED_BY_BUILDER",
+        "PackerHTTPPort": http_port or "ERR_HTTP_PORT_NOT_IMPLEMENTED_BY_BUILDER",
+        "PackerHTTPAddr": f"{http_ip}:{http_port}" if http_ip and http_port else "ERR_HTTP_ADDR_NOT_IMPLEMENTED_BY_BUILDER",
+    }
+    for key in ("Password", "SSHPrivateKey", "WinRMPassword"):
+        redact.add_secret(values[key])
+    # output is redacted line by line: a key's lines are secrets on their own too
+    redact.add_secrets(line for line in private_key.splitlines() if len(line) >= 16 and "-----" not in line)
+    return values
 
 
 def _quietly(fn: Callable[[], Any]) -> None:

@@ -27,3 +27,14 @@ def test_duration_is_seconds_and_prints_as_go():
     d = Duration("1h30m")
     assert d == 5400.0 and str(d) == "1h30m0s" and d > 0
     assert Duration("-1s") < 0
+
+
+def test_a_duration_longer_than_go_can_hold_is_refused():
+    # Go's time.ParseDuration: "invalid duration" past int64 nanoseconds (about 292 years)
+    import pytest
+
+    from hatchway.durations import parse
+
+    assert parse("2562047h") == 2562047 * 3600.0
+    with pytest.raises(ValueError, match="too long"):
+        parse("2562048h")

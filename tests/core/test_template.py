@@ -90,7 +90,7 @@ def test_validation_reports_everything_with_paths(plugins):
     expected = [
         "variables.need: is required and has no value (set it with -var 'need=...' or in a -var-file)",
         "builders[0].pause_before_conecting: unknown key (did you mean 'pause_before_connecting'?)",
-        "provisioners[0].inline[0]: unknown variable 'nope' (defined: need); add it to \"variables\"",
+        "provisioners[0].inline[0]: 1:3: at <user `nope`>: error calling user: unknown variable 'nope' (defined: need)",
         "provisioners[0].timeout: '5x' is not a duration; write e.g. \"30s\", \"5m\" or \"1h30m\"",
         "builders[1].communicator: no communicator named 'ssh' is installed; install it with: hatchway plugins install hatchway-ssh  (or: pip install hatchway-ssh)",
         "builders[2].type: no builder named 'nul' is installed (did you mean 'null'?)",
@@ -143,3 +143,31 @@ def test_sensitive_variables_are_redacted_once_loaded(plugins):
                           "builders": [{"type": "null", "communicator": "local"}]}))
     prepare(t, plugins)
     assert redact.redact("token=abc-very-secret") == "token=<sensitive>"
+
+
+def test_late_options_from_a_front_end_get_the_build_values(plugins, tmp_path):
+    # The HCL2 front end sets late_options (build.Host...): the runner calls it with the running build's
+    # values once the machine is up, instead of re-rendering {{build}} strings.
+    from pathlib import Path
+
+    from hatchway.runner import Runner
+    from hatchway.template.model import BuilderSection, ProvisionerSection, Template
+    from hatchway.ui import UI
+
+    out = tmp_path / "out"
+    seen = []
+
+    def late(values):
+        seen.append(dict(values))
+        return {"inline": [f"echo {values['ConnType']} {len(values['PackerRunUUID'])} > {out}"]}
+
+    template = Template(path=Path(tmp_path / "t.pkr.hcl"),
+                        builders=[BuilderSection("null", "n", "source.null.n", "local")],
+                        provisioners=[ProvisionerSection("shell", "build.provisioner[0]",
+                                                         {"inline": ["echo placeholder"]}, late_options=late)])
+    plan = prepare(template, plugins)
+    assert plan.builds[0].provisioners[0].late
+    results = Runner(plan, UI(), plugins).run()
+    assert results[0].ok, results[0].error
+    assert out.read_text() == "local 36\n"
+    assert seen[0]["ConnType"] == "local" and set(seen[0]) >= {"Host", "Port", "User", "ID", "PackerHTTPAddr"}

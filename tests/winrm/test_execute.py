@@ -126,7 +126,7 @@ def test_a_command_that_cannot_start_is_an_error_not_an_exit_status(connect, wsm
         wsman.start()
 
 
-def test_powershell_through_execute(connect, wsman):
+def test_powershell_through_execute_echo_standin(connect, wsman):
     """A PowerShell script as one cmd.exe line (-EncodedCommand), run by the server's `echo` stand-in."""
     from hatchway_winrm.scripts import command_line
 

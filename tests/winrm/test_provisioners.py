@@ -60,7 +60,8 @@ def test_powershell_uploads_script_and_env_file_and_checks_exit_codes(ctx, tmp_p
     assert "exited with status 3" in str(info.value)
     make(PowerShellProvisioner, valid_exit_codes=[0, 3], skip_clean=True, **keys).provision(ctx.context)
     shown = ctx.out.getvalue()
-    assert "$env:GREETING = 'it''s $(x)'" in shown and "$env:PACKER_BUILD_NAME = 'win'" in shown
+    # Packer's env_var_format $env:%s="%s"; with psEscape, keys sorted (provisioner/powershell/provisioner.go)
+    assert '$env:GREETING="it`\'s `$(x)"; $env:PACKER_BUILDER_TYPE="test"; $env:PACKER_BUILD_NAME="win"; ' in shown
     assert "from-script" in shown
     assert (tmp_path / "remote.ps1").read_bytes() == script.read_bytes()
     # without skip_clean, the script and the variables file are removed (by the plugin's remove.ps1)
@@ -68,11 +69,15 @@ def test_powershell_uploads_script_and_env_file_and_checks_exit_codes(ctx, tmp_p
     assert not (tmp_path / "remote.ps1").exists() and not (tmp_path / "vars.ps1").exists()
 
 
-def test_powershell_inline_lines_become_one_script(ctx, tmp_path):
+def test_powershell_inline_lines_become_one_wrapped_script(ctx, tmp_path):
+    # Packer's extractInlineScript: the lines, with the variables set inline, inside wrapPowershellString
     make(PowerShellProvisioner, inline=["echo one", "echo two"], remote_path=str(tmp_path / "inline.ps1"),
          remote_env_var_path=str(tmp_path / "v.ps1"), debug_mode=1, execute_command="cat {{.Path}}",
-         skip_clean=True).provision(ctx.context)
-    assert (tmp_path / "inline.ps1").read_bytes() == b"Set-PSDebug -Trace 1\r\necho one\r\necho two\r\n"
+         environment_vars=["A=1"], skip_clean=True).provision(ctx.context)
+    text = (tmp_path / "inline.ps1").read_bytes()
+    assert b"Set-PsDebug -Trace 1\r\n" in text
+    assert b'try {\r\n$env:A="1"; $env:PACKER_BUILDER_TYPE="test"; $env:PACKER_BUILD_NAME="win"; \r\n' \
+           b"echo one\r\necho two\r\n$exitCode = 0\r\n" in text
     assert "echo two" in ctx.out.getvalue()
 
 
@@ -80,7 +85,8 @@ def test_windows_shell_renders_vars_like_packer(ctx, tmp_path):
     make(WindowsShellProvisioner, inline=["echo batch"], environment_vars=["A=1"],
          remote_path=str(tmp_path / "s.bat"), execute_command="echo '{{ .Vars }}'; sh {{ .Path }}").provision(ctx.context)
     shown = ctx.out.getvalue()
-    assert 'set "PACKER_BUILD_NAME=win" && set "PACKER_BUILDER_TYPE=test" && set "A=1" &&' in shown
+    # provisioner/windows-shell/provisioner.go: set "%s=%s" && per variable, keys sorted
+    assert 'set "A=1" && set "PACKER_BUILDER_TYPE=test" && set "PACKER_BUILD_NAME=win" &&' in shown
     assert "batch" in shown
 
 

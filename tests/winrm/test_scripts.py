@@ -3,15 +3,17 @@ and takes any path as data; plus the envelope arithmetic the upload relies on.""
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 
 import pytest
 import tree_sitter
 import tree_sitter_powershell
 
+from hatchway.config import build
 from hatchway_winrm import scripts
 from hatchway_winrm.clixml import clean
-from hatchway_winrm.provisioners import PS_EXECUTE, powershell_env_file, ps_quote
+from hatchway_winrm.provisioners import PS_EXECUTE, PowerShellConfig, ps_escape, ps_quote, wrap_inline
 from hatchway_winrm.transfers import FIRST_CHUNK, SMALL_CHUNK, wire_size
 
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
@@ -29,9 +31,9 @@ def test_the_grammar_rejects_broken_powershell():
 
 
 @pytest.mark.parametrize("name", scripts.SCRIPTS)
-def test_each_script_starts_with_its_standin_marker_and_parses(name):
+def test_each_script_parses_as_kept_and_as_sent_and_names_no_standin(name):
     source = scripts.source(name)
-    assert source.splitlines()[0] == f"# hatchway-standin: hatchway-{name}"
+    assert "hatchway-standin" not in source  # the test server identifies it by its SHA-256 (issue 11)
     assert parses(source)
     rendered = scripts.render(name, ARGS)
     assert parses(rendered), rendered
@@ -39,20 +41,50 @@ def test_each_script_starts_with_its_standin_marker_and_parses(name):
 
 
 @pytest.mark.parametrize("name", scripts.SCRIPTS)
+def test_each_shipped_script_has_a_reviewed_standin(name):
+    """The stand-in table (tests/servers/wsman/standins/shipped.py) has this script's current SHA-256."""
+    from servers.wsman.standins import REGISTRY
+    from servers.wsman.standins.shipped import SHIPPED
+
+    digest = hashlib.sha256(scripts.render(name, {}).encode("utf-8")).hexdigest()
+    row = SHIPPED.get(digest)
+    if row is None:
+        old = [f"{k[:12]}... ({v.standin})" for k, v in SHIPPED.items() if v.script == f"ps/{name}.ps1"]
+        pytest.fail(
+            f"plugins/winrm/hatchway_winrm/ps/{name}.ps1 changed: its SHA-256 is now {digest}, the stand-in "
+            f"table has {', '.join(old) or 'no row for it'}. Review the stand-in "
+            f"({', '.join(v.standin for v in SHIPPED.values() if v.script == f'ps/{name}.ps1') or 'a new one'}"
+            f" in tests/servers/wsman/standins/) against the new script, then put the new hash in "
+            f"tests/servers/wsman/standins/shipped.py.", pytrace=False)
+    assert row.script == f"ps/{name}.ps1" and row.standin in REGISTRY
+
+
+@pytest.mark.parametrize("name", scripts.SCRIPTS)
+def test_the_server_hashes_a_sent_script_as_the_table_does(name):
+    from servers.wsman.powershell import script_sha256
+
+    rendered = scripts.render(name, ARGS)
+    assert script_sha256(rendered) == hashlib.sha256(scripts.render(name, {}).encode("utf-8")).hexdigest()
+    # the argument lines are told apart by their braced form, which the scripts' own code never uses
+    assert "${" not in scripts.source(name)
+
+
+@pytest.mark.parametrize("name", scripts.SCRIPTS)
 def test_paths_travel_as_base64_never_as_powershell_text(name):
     rendered = scripts.render(name, ARGS)
     assert AWKWARD not in rendered and "whoami" not in rendered
     if "# hatchway-args" in scripts.source(name):
-        found = re.search(r"^\$path = '([A-Za-z0-9+/=]+)'$", rendered, re.M)
+        found = re.search(r"^\$\{path\} = '([A-Za-z0-9+/=]+)'$", rendered, re.M)
         assert found and base64.b64decode(found.group(1)).decode("utf-8") == AWKWARD
 
 
 @pytest.mark.parametrize("name", scripts.SCRIPTS)
 def test_command_line_fits_windows_even_with_a_long_path(name):
-    exe, args = scripts.powershell_command(scripts.render(name, dict(ARGS, path="C:/" + "d" * 250)))
+    script = scripts.render(name, dict(ARGS, path="C:/" + "d" * 250))
+    exe, args = scripts.powershell_command(script)
     line = " ".join((exe,) + args)
     assert len(line) <= scripts.CMD_LIMIT
-    assert base64.b64decode(args[-1]).decode("utf-16-le").startswith("# hatchway-standin:")
+    assert base64.b64decode(args[-1]).decode("utf-16-le") == script
 
 
 def test_a_script_too_long_for_windows_is_refused_with_the_reason():
@@ -78,9 +110,43 @@ def test_powershell_literals_expand_nothing():
         text = f"$x = {ps_quote(value)}"
         assert parses(text)
     assert ps_quote("it's") == "'it''s'"
-    env = powershell_env_file({"A": "it's $(x)", "B_2": "‘q’"})
+
+
+def test_env_values_are_escaped_like_packer_and_parse():
+    # provisioner/powershell/provisioner.go psEscape: $ " ` ' get a backtick (plus the “ ” „ quotes)
+    assert ps_escape('it\'s "$(x)" `n') == 'it`\'s `"`$(x)`" ``n'
+    assert ps_escape("“q”") == "`“q`”"
+    from hatchway.builtin.scripts import flatten_env
+
+    env = flatten_env({"B_2": "“q” $(x)", "A": "it's"}, '$env:%s="%s"; ', ps_escape)
+    assert env == '$env:A="it`\'s"; $env:B_2="`“q`” `$(x)"; '
     assert parses(env)
-    assert env == "$env:A = 'it''s $(x)'\r\n$env:B_2 = '‘‘q’’'\r\n"
+
+
+def test_inline_commands_are_wrapped_as_packer_wraps_them_and_parse():
+    # provisioner/powershell/provisioner.go wrapPowershellString / extractInlineScript
+    text = wrap_inline(["Write-Output 1", "exit 3"], '$env:A="1"; ', 1)
+    assert parses(text)
+    assert "Set-PsDebug -Trace 1\r\n$exitCode = 0\r\ntry {\r\n$env:A=\"1\"; \r\nWrite-Output 1\r\nexit 3\r\n" in text
+    assert text.endswith("exit $exitCode\r\n")
+
+
+@pytest.mark.parametrize("keys, inline, expected", [
+    # provisioner/powershell/provisioner.go defaultExecuteCommand / defaultScriptCommand
+    ({}, True, "powershell -executionpolicy bypass -file {{.Path}}"),
+    ({"execution_policy": "RemoteSigned"}, True, "powershell -executionpolicy remotesigned -file {{.Path}}"),
+    ({"use_pwsh": True}, True, "pwsh -executionpolicy bypass -file {{.Path}}"),
+    ({"execution_policy": "none"}, True, "-file {{.Path}}"),
+    ({"execution_policy": "3"}, True, "powershell -executionpolicy remotesigned -file {{.Path}}"),
+    ({}, False, PS_EXECUTE),
+    ({"use_pwsh": True}, False, PS_EXECUTE.replace('powershell -executionpolicy bypass "',
+                                                   'pwsh -executionpolicy bypass -command "')),
+    ({"debug_mode": 2}, False, PS_EXECUTE.replace(";. {{.Vars}}", ";Set-PsDebug -Trace 2;. {{.Vars}}")),
+])
+def test_default_commands_follow_execution_policy_and_use_pwsh(keys, inline, expected):
+    config, problems = build(PowerShellConfig, {"inline": ["x"], **keys})
+    assert problems == []
+    assert config.default_command(inline) == expected
 
 
 def test_default_powershell_execute_command_parses_once_rendered():

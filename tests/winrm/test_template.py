@@ -6,7 +6,7 @@ import json
 from hatchway.cli import main
 
 
-def test_build_with_winrm_keys_file_and_powershell(wsman, tmp_path, capsys):
+def test_build_with_winrm_keys_file_and_powershell_echo_standin(wsman, tmp_path, capsys):
     (tmp_path / "payload").mkdir()
     (tmp_path / "payload" / "app.cfg").write_text("setting=1\n")
     template = {
@@ -19,9 +19,10 @@ def test_build_with_winrm_keys_file_and_powershell(wsman, tmp_path, capsys):
         "sensitive-variables": ["password"],
         "provisioners": [
             {"type": "file", "source": str(tmp_path / "payload") + "/", "destination": "remote-payload"},
-            {"type": "powershell", "inline": ["cat remote-payload/app.cfg  # (the comment eats the CR of Windows line ends under sh)"],
-             "remote_path": "script.ps1", "remote_env_var_path": "vars.ps1",
-             "execute_command": "sh {{.Path}}"},
+            # Packer's default command runs the wrapped inline script with -file; the server runs the
+            # `echo` stand-in the script names (PowerShell does not run here)
+            {"type": "powershell", "inline": ["# hatchway-standin: echo", "$text = 'from powershell'"],
+             "remote_path": "script.ps1", "remote_env_var_path": "vars.ps1"},
             {"type": "file", "direction": "download", "source": "remote-payload/app.cfg",
              "destination": str(tmp_path / "back.cfg")},
         ],
@@ -31,7 +32,7 @@ def test_build_with_winrm_keys_file_and_powershell(wsman, tmp_path, capsys):
     status = main(["build", str(path)])
     captured = capsys.readouterr()
     assert status == 0, captured.out + captured.err
-    assert "setting=1" in captured.out
+    assert "from powershell" in captured.out
     assert (tmp_path / "back.cfg").read_text() == "setting=1\n"
     assert "vagrant" not in captured.out.replace("vagrant@", "")
 

@@ -1,4 +1,8 @@
-"""Transfers: envelope-sized chunks, the 413 fall-back, hashes, streaming, failures named by path."""
+"""Transfers: envelope-sized chunks, the 413 fall-back, hashes, streaming, failures named by path.
+
+Every test here runs the client against the stand-ins of upload.ps1 / download.ps1
+(tests/servers/wsman/standins/hatchway_winrm.py), not the PowerShell scripts: the names say which.
+"""
 from __future__ import annotations
 
 import base64
@@ -15,7 +19,7 @@ from hatchway_winrm import scripts
 from hatchway_winrm.transfers import SMALL_CHUNK, chunk_for
 
 
-def test_upload_uses_one_send_per_envelope_sized_chunk(connect, wsman, tmp_path):
+def test_upload_uses_one_send_per_envelope_sized_chunk_upload_standin(connect, wsman, tmp_path):
     relay = connect()
     data = os.urandom(3 * 1024 * 1024)
     before = wsman.stats.snapshot()
@@ -29,7 +33,7 @@ def test_upload_uses_one_send_per_envelope_sized_chunk(connect, wsman, tmp_path)
     assert wsman.stats.status_413 == 0
 
 
-def test_413_falls_back_to_small_envelopes_and_remembers(connect, wsman_factory, tmp_path):
+def test_413_falls_back_to_small_envelopes_and_remembers_upload_standin(connect, wsman_factory, tmp_path):
     server = wsman_factory(max_envelope_kb=150, config_readable=False)  # not an administrator
     relay = connect(server)
     data = os.urandom(1_000_000)
@@ -43,7 +47,7 @@ def test_413_falls_back_to_small_envelopes_and_remembers(connect, wsman_factory,
     assert sends <= 2 * (math.ceil(len(data) / SMALL_CHUNK) + 1) + 4  # + the refused Send, + re-cut remainders
 
 
-def test_a_dropped_send_is_sent_again(connect, wsman, tmp_path):
+def test_a_dropped_send_is_sent_again_upload_standin(connect, wsman, tmp_path):
     relay = connect()
     data = os.urandom(900_000)
     wsman.faults.drop_next(1, action="Send")
@@ -64,7 +68,7 @@ def run_upload_script(relay, path: str, lines: bytes):
     return status, seen["err"].decode()
 
 
-def test_damaged_or_interrupted_data_never_replaces_the_file(connect, tmp_path):
+def test_damaged_or_interrupted_data_never_replaces_the_file_upload_standin(connect, tmp_path):
     relay = connect()
     (tmp_path / "kept.txt").write_bytes(b"original")
     status, stderr = run_upload_script(relay, "kept.txt", base64.b64encode(b"new") + b"\r\n#sha256:" + b"0" * 64 + b"\r\n")
@@ -75,7 +79,7 @@ def test_damaged_or_interrupted_data_never_replaces_the_file(connect, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.txt"]
 
 
-def test_unwritable_destinations_are_named(connect, tmp_path):
+def test_unwritable_destinations_are_named_upload_standin(connect, tmp_path):
     relay = connect()
     (tmp_path / "a-file").write_bytes(b"x")
     (tmp_path / "a-dir").mkdir()
@@ -90,7 +94,7 @@ def test_unwritable_destinations_are_named(connect, tmp_path):
     assert "a-dir" in str(info.value)
 
 
-def test_download_is_decoded_receive_by_receive(connect, wsman, tmp_path):
+def test_download_is_decoded_receive_by_receive_download_standin(connect, wsman, tmp_path):
     relay = connect()
     data = os.urandom(4 * 1024 * 1024)
     (tmp_path / "big.bin").write_bytes(data)
@@ -101,7 +105,7 @@ def test_download_is_decoded_receive_by_receive(connect, wsman, tmp_path):
     assert wsman.stats.requests_by_action["Receive"] - before >= 8
 
 
-def test_directory_round_trip_keeps_tree_modes_and_empty_dirs(connect, tmp_path):
+def test_directory_round_trip_keeps_tree_modes_and_empty_dirs_upload_download_standins(connect, tmp_path):
     from hatchway.testing.contract import make_tree
 
     relay = connect()
@@ -117,7 +121,7 @@ def test_directory_round_trip_keeps_tree_modes_and_empty_dirs(connect, tmp_path)
 
 
 @pytest.mark.parametrize("kb", [150, 2048])
-def test_chunks_follow_a_readable_max_envelope_size(connect, wsman_factory, tmp_path, kb):
+def test_chunks_follow_a_readable_max_envelope_size_upload_standin(connect, wsman_factory, tmp_path, kb):
     server = wsman_factory(max_envelope_kb=kb)
     data = os.urandom(3_000_000)
     connect(server).upload(io.BytesIO(data), "sized.bin")

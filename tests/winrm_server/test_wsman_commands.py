@@ -221,6 +221,29 @@ def test_unknown_powershell_script_fails_with_exit_1(server, session_for):
     assert server.script_errors == []
 
 
+def test_a_shipped_script_runs_its_standin_found_by_sha256(server, session_for, tmp_path):
+    """hatchway-winrm's remove.ps1 has no marker: the server finds its stand-in in standins/shipped.py."""
+    from hatchway_winrm import scripts
+
+    doomed = tmp_path / "doomed.txt"
+    doomed.write_text("x")
+    result = session_for(server).run_ps(scripts.render("remove", {"paths": str(doomed)}))
+    assert (result.status_code, result.std_err) == (0, b"")
+    assert not doomed.exists()
+
+
+def test_a_changed_shipped_script_runs_no_standin_and_says_what_to_review(server, session_for, tmp_path):
+    from hatchway_winrm import scripts
+
+    kept = tmp_path / "kept.txt"
+    kept.write_text("x")
+    changed = scripts.render("remove", {"paths": str(kept)}) + "Write-Output 'one more line'\n"
+    result = session_for(server).run_ps(changed)
+    assert result.status_code == 1 and kept.exists()
+    assert b"is not in tests/servers/wsman/standins/shipped.py" in result.std_err
+    assert b"review its stand-in" in result.std_err
+
+
 def test_powershell_stand_in_gets_arguments_and_exit_code(server, session_for):
     script = ps_script("echo", "Write-Output $text\nexit $exit", text="it's here", exit=7)
     result = session_for(server).run_ps(script)

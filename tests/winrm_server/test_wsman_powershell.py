@@ -74,6 +74,14 @@ def test_args_are_read_from_assignments_at_column_0():
     assert powershell.standin_name(script) == "upload"
 
 
+def test_braced_argument_lines_are_arguments_and_are_left_out_of_the_hash():
+    script = "${path} = 'YQ=='\nWrite-Output 1\n"
+    assert powershell.script_args(script) == {"path": "YQ=="}
+    assert powershell.without_arguments(script) == "Write-Output 1\n"
+    assert powershell.script_sha256(script) == powershell.script_sha256("Write-Output 1\n")
+    assert powershell.script_sha256(script) != powershell.script_sha256("$path = 'YQ=='\nWrite-Output 1\n")
+
+
 def test_standin_name_is_absent_without_marker():
     assert powershell.standin_name("# a comment\nWrite-Output 1") is None
 

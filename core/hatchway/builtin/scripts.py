@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 
-__all__ = ["local_path", "one_source", "runs_the_script", "script_sources", "shell_vars", "parse_env"]
+__all__ = ["local_path", "one_source", "runs_the_script", "script_sources", "shell_vars", "parse_env",
+           "go_sprintf", "flatten_env", "unix_lines", "sh_escape", "exit_codes"]
 
 
 def local_path(name: str, template_dir: "Path | str | None") -> str:
@@ -60,10 +61,64 @@ def parse_env(pairs: Sequence[str], mapping: Mapping[str, str]) -> Dict[str, str
     return env
 
 
+def go_sprintf(format: str, *args: str) -> str:
+    """Go's ``fmt.Sprintf`` for the verbs ``env_var_format`` uses: ``%s``, ``%v``, ``%q`` and ``%%``.
+
+    A verb without an argument prints ``%!s(MISSING)`` and unused arguments are
+    appended as ``%!(EXTRA string=...)``, as Go does.
+    """
+    out: List[str] = []
+    pending = list(args)
+    used = 0
+    i = 0
+    while i < len(format):
+        ch = format[i]
+        if ch != "%" or i + 1 >= len(format):
+            out.append(ch)
+            i += 1
+            continue
+        verb = format[i + 1]
+        i += 2
+        if verb == "%":
+            out.append("%")
+        elif used < len(pending):
+            value = pending[used]
+            used += 1
+            out.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' if verb == "q" else value)
+        else:
+            out.append(f"%!{verb}(MISSING)")
+    if used < len(pending):
+        out.append("%!(EXTRA " + ", ".join(f"string={v}" for v in pending[used:]) + ")")
+    return "".join(out)
+
+
+def sh_escape(value: str) -> str:
+    """What Packer's shell provisioners do to a value before formatting it: ``'`` -> ``'"'"'``."""
+    return value.replace("'", "'\"'\"'")
+
+
+def flatten_env(env: Mapping[str, str], format: str, escape: Callable[[str], str] = sh_escape) -> str:
+    """``{{.Vars}}`` (or the env var file): ``format % (key, escape(value))`` per variable, keys sorted.
+
+    Packer's ``createFlattenedEnvVars`` (provisioner/shell, shell-local, powershell).
+    """
+    return "".join(go_sprintf(format, key, escape(env[key])) for key in sorted(env))
+
+
 def shell_vars(env: Mapping[str, str]) -> str:
-    """``{{.Vars}}``: ``KEY='value' ...`` quoted for a POSIX shell, as Packer does."""
-    quote = "'\"'\"'"
-    return " ".join(f"{key}='{value.replace(chr(39), quote)}'" for key, value in env.items())
+    """``{{.Vars}}`` with the shell provisioner's default format: ``KEY='value' ...``."""
+    return flatten_env(env, "%s='%s' ")
+
+
+def unix_lines(body: bytes) -> bytes:
+    """Packer's ``UnixReader`` (provisioner/shell/unix_reader.go), used unless ``binary``: every line
+    ends in ``\\n`` (a ``\\r`` before it is dropped), the last one too."""
+    if not body:
+        return body
+    lines = body.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return b"".join((line[:-1] if line.endswith(b"\r") else line) + b"\n" for line in lines)
 
 
 def env_problems(pairs: Sequence[str]) -> Iterator[Tuple[str, str, str]]:
@@ -73,8 +128,17 @@ def env_problems(pairs: Sequence[str]) -> Iterator[Tuple[str, str, str]]:
             yield (f"environment_vars[{i}]", f"{pair!r} is not KEY=value", "e.g. \"FOO=bar\"")
 
 
-def runs_the_script(execute_command: str, example: str = "") -> Iterator[Tuple[str, str, str]]:
-    """``check()`` helper: an ``execute_command`` without ``{{.Path}}`` would never run the script."""
-    if "{{.Path}}" not in execute_command.replace(" ", ""):
-        yield ("execute_command", "does not contain {{.Path}}, so the script would never run",
-               f'e.g. "{example}"' if example else "")
+def exit_codes(valid: Sequence[int]) -> List[int]:
+    """``valid_exit_codes`` as Packer applies them: an empty list means ``[0]`` (SDK shell/exit_code.go)."""
+    return list(valid) or [0]
+
+
+def runs_the_script(execute_command: str, example: str = "") -> Iterator[Tuple[str, str, str, str]]:
+    """``check()`` helper: an ``execute_command`` without ``{{.Path}}`` never runs the uploaded script.
+
+    Packer runs such a command all the same (it may run the script some other way),
+    so this is a warning, not an error.
+    """
+    if execute_command and "{{.Path}}" not in execute_command.replace(" ", ""):
+        yield ("execute_command", "does not contain {{.Path}}, so the uploaded script may never run",
+               f'e.g. "{example}"' if example else "", "warning")

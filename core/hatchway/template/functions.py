@@ -1,28 +1,53 @@
 """Template functions in string values: ``{{user `name`}}``, ``{{env `HOME`}}``, ``{{isotime}}``...
 
-The syntax is the subset of Go's text/template that Packer templates use:
-actions ``{{ ... }}`` (with ``{{-``/``-}}`` trimming), function calls with
-string (``"..."`` or backtick), number and nested ``( ... )`` arguments,
-pipes (``{{ user `x` | upper }}``) and data fields (``{{ .Path }}``).
+Strings are Go ``text/template`` templates, as in Packer (see
+:mod:`.gotemplate`): control flow, pipes, Go's built-ins (``eq``,
+``printf``...) and Packer's functions (``FUNCTION_NAMES``), plus functions
+that plugins register (:func:`hatchway.hookspecs.RegistrationSpecs.register_template_functions`).
 
-A field with no data yet (``{{.Vars}}`` while validating) is left as it is,
-so a provisioner can render it later with its own data.
+Rendering is partial while something is not known yet: with
+:attr:`RenderContext.data` ``None`` (validation), ``{{.Path}}``-style fields
+are left as written for the provisioner to render later with its data; with
+:attr:`RenderContext.build_values` ``None``, ``{{build `Host`}}`` is left
+for the runner to render once the machine is up.
 """
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
-import re
 import uuid as _uuid
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import attrs
 
-__all__ = ["RenderContext", "RenderError", "render", "FUNCTIONS", "go_time_format"]
+from ..errors import HatchwayError
+from . import gotemplate as gt
+
+__all__ = ["RenderContext", "RenderError", "render", "FUNCTION_NAMES", "BUILD_VALUES", "PLUGIN_FUNCTIONS",
+           "PACKER_VERSION", "go_time_format", "strftime", "parse_check"]
+
+#: The Packer version Hatchway's templates are compatible with: ``{{packer_version}}``, ``min_packer_version``.
+PACKER_VERSION = "1.16.0"
+
+#: What ``{{build `NAME`}}`` knows once the machine is up (Packer's ``BasicPlaceholderData``).
+BUILD_VALUES = ("ID", "Host", "Port", "User", "Password", "ConnType", "SSHPublicKey", "SSHPrivateKey",
+                "WinRMPassword", "PackerRunUUID", "PackerHTTPAddr", "PackerHTTPIP", "PackerHTTPPort")
+
+#: Packer functions that need a plugin here, and the distribution that brings each.
+PLUGIN_FUNCTIONS = {
+    "vault": "hatchway-vault",
+    "consul_key": "hatchway-consul",
+    "aws_secretsmanager": "hatchway-aws-secrets",
+    "aws_secretsmanager_raw": "hatchway-aws-secrets",
+}
 
 
-class RenderError(ValueError):
+#: One time for the whole run, as Packer's ``interpolate.InitTime``: ``{{timestamp}}`` and
+#: ``{{isotime}}`` agree across variables, builds and steps.
+INIT_TIME = _dt.datetime.now(_dt.timezone.utc)
+
+
+class RenderError(HatchwayError, ValueError):
     """A template expression is malformed or refers to something unknown."""
 
 
@@ -36,8 +61,26 @@ class RenderContext:
     build_type: str = ""
     #: Fields for ``{{.Name}}``; ``None`` means "not known yet: leave fields as they are".
     data: Optional[Mapping[str, Any]] = None
-    now: _dt.datetime = attrs.field(factory=lambda: _dt.datetime.now(_dt.timezone.utc))
+    now: _dt.datetime = attrs.field(factory=lambda: INIT_TIME)
     env: Mapping[str, str] = attrs.field(factory=lambda: os.environ)
+    #: Functions registered by plugins: name -> callable taking and returning strings.
+    functions: Mapping[str, Callable[..., str]] = attrs.field(factory=dict)
+    #: ``{{build `X`}}`` values; ``None``: not known yet (left as written).
+    build_values: Optional[Mapping[str, str]] = None
+    #: Where ``build`` may be used (provisioners, post-processors): elsewhere it is an error, as in Packer.
+    allow_build: bool = True
+    #: Rendering a variable's default (``build`` is not available there).
+    in_variables: bool = False
+    _cache: Optional[Dict[str, gt.GoFunc]] = attrs.field(default=None, init=False, repr=False, eq=False)
+
+    def funcs(self) -> Dict[str, gt.GoFunc]:
+        """The function table for this context (built once)."""
+        if self._cache is None:
+            table = _packer_functions(self)
+            for name, fn in self.functions.items():
+                table[name] = gt.strings_func(fn)
+            self._cache = table
+        return self._cache
 
 
 # --- Go time layouts ------------------------------------------------------
@@ -100,197 +143,164 @@ def go_time_format(t: _dt.datetime, layout: str) -> str:
 RFC3339 = "2006-01-02T15:04:05Z07:00"
 
 
-# --- functions ---------------------------------------------------------------
-def _user(ctx: RenderContext, name: str) -> str:
-    if name not in ctx.variables:
-        known = ", ".join(sorted(ctx.variables)) or "none"
-        raise RenderError(f"unknown variable {name!r} (defined: {known}); add it to \"variables\"")
-    return str(ctx.variables[name])
-
-
-def _env(ctx: RenderContext, name: str) -> str:
-    return ctx.env.get(name, "")
-
-
-def _isotime(ctx: RenderContext, layout: str = RFC3339) -> str:
-    return go_time_format(ctx.now, layout)
-
-
-def _split(ctx: RenderContext, text: str, sep: str, index: Any) -> str:
-    parts = str(text).split(sep)
-    try:
-        return parts[int(index)]
-    except (IndexError, ValueError):
-        raise RenderError(f"split: index {index} out of range for {len(parts)} parts") from None
-
-
-def _replace(ctx: RenderContext, old: str, new: str, count: Any, text: str) -> str:
-    n = int(count)
-    return str(text).replace(old, new, n if n >= 0 else -1)
-
-
-def _replace_all(ctx: RenderContext, old: str, new: str, text: str) -> str:
-    return str(text).replace(old, new)
-
-
-FUNCTIONS: Dict[str, Callable[..., str]] = {
-    "user": _user,
-    "env": _env,
-    "timestamp": lambda ctx: str(int(ctx.now.timestamp())),
-    "isotime": _isotime,
-    "uuid": lambda ctx: str(_uuid.uuid4()),
-    "pwd": lambda ctx: os.getcwd(),
-    "template_dir": lambda ctx: ctx.template_dir,
-    "build_name": lambda ctx: ctx.build_name,
-    "build_type": lambda ctx: ctx.build_type,
-    "split": _split,
-    "replace": _replace,
-    "replace_all": _replace_all,
-    "lower": lambda ctx, s: str(s).lower(),
-    "upper": lambda ctx, s: str(s).upper(),
+# --- Packer's functions (packer-plugin-sdk template/interpolate/funcs.go) -------------------
+_STRFTIME = {
+    "a": "Mon", "A": "Monday", "b": "Jan", "B": "January", "c": "Mon Jan _2 15:04:05 2006", "d": "02",
+    "D": "01/02/06", "e": "_2", "F": "2006-01-02", "h": "Jan", "H": "15", "I": "03", "m": "01", "M": "04",
+    "p": "PM", "r": "03:04:05 PM", "R": "15:04", "S": "05", "T": "15:04:05", "y": "06", "Y": "2006",
+    "z": "-0700", "Z": "MST", "x": "01/02/06", "X": "15:04:05",
 }
 
 
-# --- the parser --------------------------------------------------------------
-_ACTION = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.S)
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<str>"(?:[^"\\]|\\.)*")
-      | (?P<raw>`[^`]*`)
-      | (?P<num>-?\d+)
-      | (?P<field>\.[A-Za-z_][A-Za-z0-9_]*)
-      | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-      | (?P<punct>[|()])
-    )""",
-    re.X,
-)
+def strftime(t: _dt.datetime, fmt: str) -> str:
+    """C-style ``%Y-%m-%d`` formatting as Packer's ``strftime`` does (jehiah/go-strftime)."""
+    out: List[str] = []
+    i = 0
+    while i < len(fmt):
+        j = fmt.find("%", i)
+        if j < 0 or j + 1 >= len(fmt):
+            out.append(fmt[i:])
+            break
+        out.append(fmt[i:j])
+        c = fmt[j + 1]
+        if c in _STRFTIME:
+            out.append(go_time_format(t, _STRFTIME[c]))
+        elif c == "j":
+            out.append(f"{t.timetuple().tm_yday:03d}")
+        elif c == "L":
+            out.append(f"{t.microsecond // 1000:03d}")
+        elif c == "f":
+            out.append(f"{t.microsecond:06d}")
+        elif c == "C":
+            out.append(f"{t.year // 100:02d}")
+        elif c == "u":
+            out.append(str(t.isoweekday()))
+        elif c == "w":
+            out.append(str(t.isoweekday() % 7))
+        elif c == "n":
+            out.append("\n")
+        elif c == "t":
+            out.append("\t")
+        elif c == "%":
+            out.append("%")
+        else:
+            out.append("%" + c)
+        i = j + 2
+    return "".join(out)
 
 
-class _Deferred(Exception):
-    """A field whose data is not known yet: keep the action as written."""
+def _go_split(text: str, sep: str) -> List[str]:
+    """Go's ``strings.Split``: an empty separator splits into characters."""
+    return list(text) if sep == "" else text.split(sep)
 
 
-def _tokens(expr: str) -> List[Tuple[str, str]]:
-    out, pos = [], 0
-    expr = expr.strip()
-    while pos < len(expr):
-        m = _TOKEN.match(expr, pos)
-        if not m or m.end() == pos:
-            raise RenderError(f"cannot parse {expr!r} at {expr[pos:pos + 10]!r}")
-        kind = m.lastgroup or ""
-        out.append((kind, m.group(kind)))
-        pos = m.end()
-        while pos < len(expr) and expr[pos].isspace():
-            pos += 1
-    return out
+def _packer_functions(ctx: RenderContext) -> Dict[str, gt.GoFunc]:
+    F = gt.FuncError
+    s = str
+
+    def user(name: str) -> str:
+        if name not in ctx.variables:
+            known = ", ".join(sorted(ctx.variables)) or "none"
+            raise F(f"unknown variable {name!r} (defined: {known}); add it to \"variables\" or set it with -var")
+        return str(ctx.variables[name])
+
+    def isotime(*layout: str) -> str:
+        if len(layout) > 1:
+            raise F(f"too many values, 1 needed: [{' '.join(layout)}]")
+        return go_time_format(ctx.now, layout[0] if layout else RFC3339)
+
+    def split(text: str, sep: str, index: int) -> str:
+        parts = _go_split(text, sep)
+        if index < 0:
+            raise F(f"runtime error: index out of range [{index}]")
+        if len(parts) <= index:
+            raise F(f"the substring {index} was unavailable using the separator value, {sep}, "
+                    f"only {len(parts)} values were found")
+        return parts[index]
+
+    def replace(old: str, new: str, n: int, src: str) -> str:
+        return src.replace(old, new, -1 if n < 0 or n > len(src) + 1 else n)
+
+    def build(name: str) -> str:
+        if ctx.in_variables or not ctx.allow_build:
+            where = "variables" if ctx.in_variables else "builders"
+            raise F(f"build is not available in {where}: it gives the values of a running build "
+                    "(host, port, credentials...) to provisioners and post-processors only")
+        if ctx.build_values is None:
+            if name not in BUILD_VALUES:
+                raise F(f"loaded data, but couldn't find {name} in it (known: {', '.join(BUILD_VALUES)})")
+            raise gt.Deferred()
+        if name not in ctx.build_values:
+            raise F(f"loaded data, but couldn't find {name} in it (known: {', '.join(sorted(ctx.build_values))})")
+        return str(ctx.build_values[name])
+
+    def sed(expression: str, text: str) -> str:
+        raise F("template function `sed` is deprecated: use `replace` or `replace_all` instead")
+
+    def clean_resource_name(text: str) -> str:
+        return "".join(c if ("a" <= c <= "z" or "0" <= c <= "9") else "-" for c in text.lower())
+
+    g = gt.gofunc
+    return {
+        "user": g(user, s),
+        "env": g(lambda name: ctx.env.get(name, ""), s),
+        "timestamp": g(lambda: str(int(ctx.now.timestamp()))),
+        "isotime": g(isotime, variadic=s),
+        "strftime": g(lambda fmt: strftime(ctx.now, fmt), s),
+        "uuid": g(lambda: str(_uuid.uuid4())),
+        "pwd": g(os.getcwd),
+        "template_dir": g(lambda: ctx.template_dir),
+        "build_name": g(lambda: ctx.build_name),
+        "build_type": g(lambda: ctx.build_type),
+        "packer_version": g(lambda: PACKER_VERSION),
+        "split": g(split, s, s, int),
+        "replace": g(replace, s, s, int, s),
+        "replace_all": g(lambda old, new, src: src.replace(old, new), s, s, s),
+        "lower": g(lambda text: text.lower(), s),
+        "upper": g(lambda text: text.upper(), s),
+        "clean_resource_name": g(clean_resource_name, s),
+        "build": g(build, s),
+        "sed": g(sed, s, s),
+    }
 
 
-class _Parser:
-    def __init__(self, tokens: List[Tuple[str, str]], ctx: RenderContext) -> None:
-        self.tokens, self.pos, self.ctx = tokens, 0, ctx
+#: Packer's function names (Go's built-ins ``eq``, ``printf``... come on top).
+FUNCTION_NAMES = tuple(sorted(_packer_functions(RenderContext())))
 
-    def peek(self) -> Optional[Tuple[str, str]]:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
-    def take(self) -> Tuple[str, str]:
-        tok = self.tokens[self.pos]
-        self.pos += 1
-        return tok
+def _error(exc: gt.TemplateError, ctx: RenderContext) -> RenderError:
+    """The user's message: an unknown function gets a did-you-mean, or the plugin that brings it."""
+    name = exc.name
+    if not name:
+        return RenderError(str(exc))
+    pos = gt.position(exc.text, exc.pos)
+    if name in PLUGIN_FUNCTIONS:
+        dist = PLUGIN_FUNCTIONS[name]
+        return RenderError(f"{pos}: the function {name} is provided by a plugin: install it with "
+                           f"hatchway plugins install {dist}  (or: pip install {dist})")
+    from ..config import suggest
 
-    def pipeline(self) -> Any:
-        value = self.command(None)
-        while self.peek() == ("punct", "|"):
-            self.take()
-            value = self.command(value)
-        return value
+    hint = suggest(name, list(ctx.funcs()) + list(gt.BUILTINS))
+    return RenderError(f'{pos}: function "{name}" not defined' + (f"; {hint}" if hint else ""))
 
-    def command(self, piped: Any) -> Any:
-        tok = self.peek()
-        if tok is None:
-            raise RenderError("empty action")
-        if tok[0] == "name":
-            name = self.take()[1]
-            fn = FUNCTIONS.get(name)
-            if fn is None:
-                from ..config import suggest
 
-                hint = suggest(name, FUNCTIONS)
-                raise RenderError(f"unknown function {name!r}" + (f"; {hint}" if hint else ""))
-            args = []
-            while self.peek() is not None and self.peek() not in (("punct", "|"), ("punct", ")")):
-                args.append(self.operand())
-            if piped is not None:
-                args.append(piped)
-            try:
-                return fn(self.ctx, *args)
-            except TypeError:
-                raise RenderError(f"wrong number of arguments to {name!r}") from None
-        if piped is not None:
-            raise RenderError("only a function can follow '|'")
-        return self.operand()
-
-    def operand(self) -> Any:
-        kind, text = self.take()
-        if kind == "str":
-            try:
-                return json.loads(text)
-            except ValueError:
-                raise RenderError(f"bad string {text}") from None
-        if kind == "raw":
-            return text[1:-1]
-        if kind == "num":
-            return int(text)
-        if kind == "field":
-            if self.ctx.data is None:
-                raise _Deferred()
-            key = text[1:]
-            if key not in self.ctx.data:
-                raise RenderError(f"unknown field {text!r} (available: {', '.join(sorted(self.ctx.data)) or 'none'})")
-            return self.ctx.data[key]
-        if kind == "name":  # a function with no arguments used as an argument
-            fn = FUNCTIONS.get(text)
-            if fn is None:
-                raise RenderError(f"unknown function {text!r}")
-            return fn(self.ctx)
-        if (kind, text) == ("punct", "("):
-            value = self.pipeline()
-            if self.peek() != ("punct", ")"):
-                raise RenderError("missing ')'")
-            self.take()
-            return value
-        raise RenderError(f"unexpected {text!r}")
+def parse_check(text: str, ctx: RenderContext) -> Optional[str]:
+    """The syntax error in ``text`` (unknown functions included), or ``None``."""
+    if "{{" not in text:
+        return None
+    try:
+        gt.parse_template(text, ctx.funcs())
+    except gt.TemplateError as exc:
+        return str(_error(exc, ctx))
+    return None
 
 
 def render(text: str, ctx: RenderContext) -> str:
-    """Render every ``{{ ... }}`` in ``text``; raise :class:`RenderError` on a bad one."""
+    """Render ``text``; raise :class:`RenderError` (``line:column: message``) on a bad template."""
     if "{{" not in text:
         return text
-    out: List[str] = []
-    errors: List[str] = []
-    pos = 0
-    for m in _ACTION.finditer(text):
-        before = text[pos:m.start()]
-        if m.group(1):
-            before = before.rstrip()
-        out.append(before)
-        try:
-            parser = _Parser(_tokens(m.group(2)), ctx)
-            value = parser.pipeline()
-            if parser.peek() is not None:
-                raise RenderError(f"unexpected {parser.peek()[1]!r} in {m.group(0)!r}")  # type: ignore[index]
-            out.append(str(value))
-        except _Deferred:
-            out.append(m.group(0))
-        except RenderError as exc:
-            errors.append(str(exc))
-        pos = m.end()
-        if m.group(3):
-            while pos < len(text) and text[pos].isspace():
-                pos += 1
-    rest = text[pos:]
-    if "{{" in rest:
-        errors.append(f"unclosed '{{{{' in {text!r}")
-    if errors:
-        raise RenderError("; ".join(errors))
-    out.append(rest)
-    return "".join(out)
+    partial = ctx.data is None
+    try:
+        return gt.render(text, ctx.funcs(), gt.UNKNOWN if partial else ctx.data, partial=partial)
+    except gt.TemplateError as exc:
+        raise _error(exc, ctx) from None

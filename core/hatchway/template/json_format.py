@@ -3,6 +3,13 @@
 Structural problems (a section that is not an object, a missing ``type``,
 an unknown top-level key...) are all collected and raised together as one
 :class:`~hatchway.errors.ConfigError`; malformed JSON names line and column.
+With ``partial=True`` they are kept in :attr:`Template.problems` instead, so
+that validation reports them together with everything it finds itself.
+
+As in Packer (``template/parse.go``): root keys starting with ``_`` are
+comments, ``push`` is accepted (with a warning: it does nothing),
+``sensitive-variables`` naming an undeclared variable is a warning, and
+``error-cleanup-provisioner`` is one provisioner run when a build fails.
 """
 from __future__ import annotations
 
@@ -18,14 +25,14 @@ __all__ = ["load", "loads"]
 
 TOP_LEVEL = {
     "description", "min_packer_version", "variables", "sensitive-variables",
-    "builders", "provisioners", "post-processors", "_comment",
+    "builders", "provisioners", "post-processors", "error-cleanup-provisioner", "push",
 }
 PROVISIONER_COMMON = {"type", "only", "except", "override", "pause_before", "max_retries", "timeout"}
 POST_PROCESSOR_COMMON = {"type", "only", "except", "keep_input_artifact", "name"}
 
 
-def load(path: "str | Path") -> Template:
-    """Read and parse the template file at ``path``."""
+def load(path: "str | Path", *, partial: bool = False) -> Template:
+    """Read and parse the template file at ``path`` (``partial``: see the module docstring)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -35,10 +42,10 @@ def load(path: "str | Path") -> Template:
         raise ConfigError(f"{str(path)!r} is a directory; give the template's JSON file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read template {str(path)!r}: {exc}") from None
-    return loads(text, path)
+    return loads(text, path, partial=partial)
 
 
-def loads(text: str, path: "str | Path" = "template.json") -> Template:
+def loads(text: str, path: "str | Path" = "template.json", *, partial: bool = False) -> Template:
     path = Path(path)
     try:
         raw = json.loads(text)
@@ -47,7 +54,11 @@ def loads(text: str, path: "str | Path" = "template.json") -> Template:
             [ConfigProblem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")],
             source=str(path),
         ) from None
-    return _Parser(path).parse(raw)
+    except RecursionError:  # issue 13: 100,000 nested "[" was a traceback
+        raise ConfigError([ConfigProblem("", "invalid JSON: nested too deeply")], source=str(path)) from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise ConfigError([ConfigProblem("", f"invalid JSON: {str(exc).split(';')[0]}")], source=str(path)) from None
+    return _Parser(path).parse(raw, partial)
 
 
 def _strings(value: Any, path: str, problems: List[ConfigProblem]) -> List[str]:
@@ -64,15 +75,21 @@ class _Parser:
         self.path = path
         self.problems: List[ConfigProblem] = []
 
-    def problem(self, path: str, message: str, hint: str = "") -> None:
-        self.problems.append(ConfigProblem(path, message, hint))
+    def problem(self, path: str, message: str, hint: str = "", severity: str = "error") -> None:
+        self.problems.append(ConfigProblem(path, message, hint, severity))
 
-    def parse(self, raw: Any) -> Template:
+    def parse(self, raw: Any, partial: bool = False) -> Template:
         if not isinstance(raw, dict):
             raise ConfigError([ConfigProblem("", "a template is a JSON object with \"builders\"")],
                               source=str(self.path))
-        for key in raw:
-            if key not in TOP_LEVEL:
+        for key, value in raw.items():
+            if key.startswith("_"):
+                if not isinstance(value, str):  # Packer: "Failed to cast root level comment value ... to string"
+                    self.problem(key, "a root-level comment must be a string")
+            elif key == "push":
+                self.problem(key, "is deprecated and ignored (Packer removed `packer push`)", "remove it",
+                             severity="warning")
+            elif key not in TOP_LEVEL:
                 self.problem(key, "unknown top-level key", suggest(key, TOP_LEVEL))
         template = Template(path=self.path)
         description = raw.get("description", "")
@@ -86,8 +103,13 @@ class _Parser:
         template.builders = self.builders(raw.get("builders"))
         template.provisioners = self.provisioners(raw.get("provisioners", []))
         template.post_processors = self.post_processors(raw.get("post-processors", []))
-        if self.problems:
+        cleanup = raw.get("error-cleanup-provisioner")
+        if cleanup is not None:
+            found = self.provisioners([cleanup], "error-cleanup-provisioner")
+            template.cleanup_provisioner = found[0] if found else None
+        if not partial and any(p.is_error for p in self.problems):
             raise ConfigError(self.problems, source=str(self.path))
+        template.problems = list(self.problems)  # warnings, and with ``partial`` errors too
         return template
 
     def variables(self, raw: Any, sensitive: Any) -> Dict[str, Variable]:
@@ -103,9 +125,9 @@ class _Parser:
             if isinstance(default, bool):
                 default = "true" if default else "false"
             out[name] = Variable(name, None if default is None else str(default), name in secret)
-        for name in secret - set(out):
-            self.problem("sensitive-variables", f"names {name!r}, which is not in \"variables\"",
-                         suggest(name, out) or "declare it in \"variables\"")
+        for name in sorted(secret - set(out)):  # Packer ignores it: warn, so that a typo is seen
+            self.problem("sensitive-variables", f"names {name!r}, which is not in \"variables\"; ignored",
+                         suggest(name, out) or "declare it in \"variables\"", severity="warning")
         return out
 
     def _section(self, raw: Any, path: str) -> Optional[Dict[str, Any]]:
@@ -115,8 +137,26 @@ class _Parser:
         kind = raw.get("type")
         if not isinstance(kind, str) or not kind:
             self.problem(f"{path}.type", "is required", 'e.g. "type": "shell"')
+            self.check_syntax(raw, path)  # validation never sees this section: check its strings here
             return None
         return raw
+
+    def check_syntax(self, value: Any, path: str) -> None:
+        """Template syntax errors in the strings of a section that is dropped (function names not checked)."""
+        from .gotemplate import lexer, parser
+
+        stack = [(path, value)]
+        while stack:
+            where, item = stack.pop()
+            if isinstance(item, str) and "{{" in item:
+                try:
+                    parser.parse(item, lambda name: True)
+                except lexer.TemplateSyntaxError as exc:
+                    self.problem(where, f"{lexer.position(item, exc.pos)}: {exc.message}")
+            elif isinstance(item, list):
+                stack.extend((f"{where}[{i}]", v) for i, v in enumerate(item))
+            elif isinstance(item, dict):
+                stack.extend((f"{where}.{k}", v) for k, v in item.items())
 
     def _only_except(self, section: Dict[str, Any], path: str) -> Dict[str, List[str]]:
         """A section's ``only`` and ``except`` lists of build names, checked."""
@@ -154,13 +194,13 @@ class _Parser:
             out.append(BuilderSection(kind, name, f'{path}', communicator, options))
         return out
 
-    def provisioners(self, raw: Any) -> List[ProvisionerSection]:
+    def provisioners(self, raw: Any, key: str = "provisioners") -> List[ProvisionerSection]:
         if not isinstance(raw, list):
-            self.problem("provisioners", "must be a list of provisioner objects")
+            self.problem(key, "must be a list of provisioner objects")
             return []
         out = []
         for i, item in enumerate(raw):
-            path = f"provisioners[{i}]"
+            path = f"provisioners[{i}]" if key == "provisioners" else key
             section = self._section(item, path)
             if section is None:
                 continue

@@ -8,11 +8,17 @@ so every problem can name where it is.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import attrs
 
-__all__ = ["Variable", "BuilderSection", "ProvisionerSection", "PostProcessorSection", "Template"]
+from ..errors import ConfigProblem
+
+#: A front end's way to re-evaluate a section's options once the build's values are known
+#: (``build.Host``, ``{{build `Host`}}``): called with those values (``BUILD_VALUES`` names).
+LateOptions = Callable[[Mapping[str, str]], Dict[str, Any]]
+
+__all__ = ["LateOptions", "Variable", "BuilderSection", "ProvisionerSection", "PostProcessorSection", "Template"]
 
 
 def applies_to(build_name: str, only: List[str], except_: List[str]) -> bool:
@@ -60,6 +66,11 @@ class ProvisionerSection:
     timeout: Any = None
     #: Packer 1.16's ``continue_on_error`` (HCL2): a failure is reported and the build goes on.
     continue_on_error: Any = None
+    #: Set by a front end whose options use the build's values (HCL2's ``build.Host``): the runner
+    #: calls it with them once the machine is up and uses what it returns instead of ``options``
+    #: (it raises :class:`~hatchway.errors.ConfigError` on a problem, which fails the build with it).
+    #: Unset, the runner re-renders ``options`` strings that call ``{{build}}``.
+    late_options: Optional[LateOptions] = None
 
     def applies_to(self, build_name: str) -> bool:
         return applies_to(build_name, self.only, self.except_)
@@ -73,6 +84,8 @@ class PostProcessorSection:
     only: List[str] = attrs.field(factory=list)
     except_: List[str] = attrs.field(factory=list)
     keep_input_artifact: bool = False
+    #: As :attr:`ProvisionerSection.late_options`.
+    late_options: Optional[LateOptions] = None
 
     def applies_to(self, build_name: str) -> bool:
         return applies_to(build_name, self.only, self.except_)
@@ -88,6 +101,10 @@ class Template:
     provisioners: List[ProvisionerSection] = attrs.field(factory=list)
     #: Each chain is a list of post-processors run in sequence on an artifact.
     post_processors: List[List[PostProcessorSection]] = attrs.field(factory=list)
+    #: Packer's ``error-cleanup-provisioner``: runs when a build fails during provisioning, before cleanup.
+    cleanup_provisioner: Optional[ProvisionerSection] = None
+    #: Problems the front end found but parsed past (validation reports them with its own, all at once).
+    problems: List[ConfigProblem] = attrs.field(factory=list)
 
     @property
     def directory(self) -> Path:

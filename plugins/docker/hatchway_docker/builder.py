@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, ClassVar, Dict, Iterator, List, Optional, Tuple
 
 import attrs
 
@@ -40,6 +40,9 @@ class BuildError(HatchwayError):
 
 @attrs.define(kw_only=True)
 class DockerConfig:
+    #: The data fields each template key gets (validation rejects others, e.g. {{.Nope}}).
+    template_fields: ClassVar[Dict[str, Tuple[str, ...]]] = {"run_command": ("Image",)}
+
     image: str = option("", required=True, help="The base image to start the container from (name[:tag] or id).")
     pull: bool = option(True, help="Pull the image first; with false the local image is used as it is.")
     commit: bool = option(False, help="Commit the container to an image at the end.")

@@ -11,7 +11,7 @@ from typing import Iterator, List, Literal, NamedTuple, Optional, Tuple
 import attrs
 
 from hatchway.communicator import CommunicatorConfig
-from hatchway.config import option
+from hatchway.config import Port, option
 from hatchway.durations import Duration
 
 __all__ = ["SSHConfig", "Tunnel", "parse_tunnel", "DEFAULT_TIMEOUT", "DEFAULT_HANDSHAKE_ATTEMPTS"]
@@ -55,7 +55,7 @@ class SSHConfig(CommunicatorConfig):
 
     # -- where and who ----------------------------------------------------
     ssh_host: Optional[str] = option(None, help="Host to connect to; default: the address the builder found.")
-    ssh_port: int = option(22, help="SSH port of the machine.")
+    ssh_port: Port = option(Port(22), help="SSH port of the machine.")
     ssh_username: str = option(required=True, help="User to log in as.")
     ssh_password: Optional[str] = option(None, secret=True,
                                          help="Password, offered as password and keyboard-interactive auth.")
@@ -63,6 +63,9 @@ class SSHConfig(CommunicatorConfig):
                                                  help="Private key (OpenSSH or PEM; ed25519, ecdsa, rsa).")
     ssh_certificate_file: Optional[str] = option(None, path=True,
                                                  help="OpenSSH certificate for ssh_private_key_file (key-cert.pub).")
+    ssh_keypair_name: str = option(
+        "", help="Name of an existing key pair known to the builder's platform (builders that create machines "
+                 "use it instead of a temporary key); needs ssh_private_key_file or ssh_agent_auth.")
     ssh_agent_auth: bool = option(False, help="Authenticate with the keys of the ssh-agent at SSH_AUTH_SOCK.")
     ssh_disable_agent_forwarding: bool = option(
         False, help="Do not forward the local ssh-agent to commands (forwarded by default when one is running).")
@@ -90,7 +93,7 @@ class SSHConfig(CommunicatorConfig):
 
     # -- bastion -----------------------------------------------------------
     ssh_bastion_host: Optional[str] = option(None, help="Jump host to connect through.")
-    ssh_bastion_port: int = option(22, help="SSH port of the bastion.")
+    ssh_bastion_port: Port = option(Port(22), help="SSH port of the bastion.")
     ssh_bastion_username: Optional[str] = option(None, help="User on the bastion; default: ssh_username.")
     ssh_bastion_password: Optional[str] = option(None, secret=True, help="Password for the bastion.")
     ssh_bastion_private_key_file: Optional[str] = option(
@@ -102,7 +105,7 @@ class SSHConfig(CommunicatorConfig):
 
     # -- SOCKS5 proxy ------------------------------------------------------
     ssh_proxy_host: Optional[str] = option(None, help="SOCKS5 proxy to connect through (not with a bastion).")
-    ssh_proxy_port: int = option(1080, help="Port of the SOCKS5 proxy.")
+    ssh_proxy_port: Port = option(Port(1080), help="Port of the SOCKS5 proxy.")
     ssh_proxy_username: Optional[str] = option(None, help="SOCKS5 user name.")
     ssh_proxy_password: Optional[str] = option(None, secret=True, help="SOCKS5 password.")
 
@@ -132,18 +135,28 @@ class SSHConfig(CommunicatorConfig):
                                                    "ssh_clear_authorized_keys.")
 
     # -- derived -------------------------------------------------------------
+    def _timeout_set(self) -> bool:
+        return self.ssh_timeout is not None and float(self.ssh_timeout) != 0
+
+    def _attempts_set(self) -> bool:
+        return bool(self.ssh_handshake_attempts)
+
     def connect_timeout(self) -> float:
-        """Seconds to keep retrying: ``ssh_timeout``, 5m by default, forever if only attempts are set."""
-        if self.ssh_timeout is None:
-            return DEFAULT_TIMEOUT if self.ssh_handshake_attempts is None else float("inf")
-        seconds = float(self.ssh_timeout)
+        """Seconds to keep retrying: ``ssh_timeout``, 5m by default, forever if only attempts are set.
+
+        A zero ``ssh_timeout`` or ``ssh_handshake_attempts`` is unset, as in Packer's ``prepareSSH``
+        ("Only set default values when neither are set").
+        """
+        if not self._timeout_set():
+            return DEFAULT_TIMEOUT if not self._attempts_set() else float("inf")
+        seconds = float(self.ssh_timeout)  # type: ignore[arg-type]
         return seconds if seconds > 0 else float("inf")
 
     def handshake_attempts(self) -> int:
         """Authentication failures allowed; 0 means no limit (only ``ssh_timeout`` ends the wait)."""
-        if self.ssh_handshake_attempts is None:
-            return DEFAULT_HANDSHAKE_ATTEMPTS if self.ssh_timeout is None else 0
-        return max(self.ssh_handshake_attempts, 0)
+        if not self._attempts_set():
+            return DEFAULT_HANDSHAKE_ATTEMPTS if not self._timeout_set() else 0
+        return max(self.ssh_handshake_attempts or 0, 0)
 
     def keep_alive(self) -> float:
         return _seconds(self.ssh_keep_alive_interval)
@@ -167,6 +180,9 @@ class SSHConfig(CommunicatorConfig):
         if self.ssh_bastion_host and self.ssh_proxy_host:
             yield ("ssh_proxy_host", "cannot be used together with ssh_bastion_host",
                    "connect through either a bastion or a SOCKS5 proxy")
+        if self.ssh_keypair_name and not (self.ssh_private_key_file or self.ssh_agent_auth):
+            yield ("ssh_keypair_name", "needs ssh_private_key_file or ssh_agent_auth",
+                   "set the private key of that key pair, or use the ssh-agent")
         if self.ssh_certificate_file and not self.ssh_private_key_file:
             yield ("ssh_certificate_file", "needs ssh_private_key_file", "set the key the certificate signs")
         if self.ssh_bastion_certificate_file and not self.ssh_bastion_private_key_file:

@@ -6,7 +6,7 @@ from typing import Iterator, Literal, Optional, Tuple
 import attrs
 
 from hatchway.communicator import CommunicatorConfig
-from hatchway.config import option
+from hatchway.config import Port, option
 from hatchway.durations import Duration
 
 __all__ = ["WinRMConfig", "TRANSPORTS"]
@@ -18,10 +18,11 @@ TRANSPORTS = ("basic", "ntlm", "kerberos", "credssp", "certificate")
 @attrs.define(kw_only=True)
 class WinRMConfig(CommunicatorConfig):
     winrm_host: str = option("", help="Host to connect to; the builder's address when empty.")
-    winrm_port: int = option(0, help="Port; 5985, or 5986 with winrm_use_ssl.")
+    winrm_port: Port = option(Port(0), help="Port; 5985, or 5986 with winrm_use_ssl.")
     winrm_username: str = option("", required=True, help="The user to connect as.")
     winrm_password: str = option("", secret=True, help="The user's password.")
-    winrm_timeout: Duration = option(Duration("30m"), help="How long to wait for WinRM to become available.")
+    winrm_timeout: Duration = option(Duration("30m"), zero_is_default=True,
+                                     help="How long to wait for WinRM to become available.")
     winrm_use_ssl: bool = option(False, help="Use HTTPS.")
     winrm_insecure: bool = option(False, help="With HTTPS, do not check the server's certificate.")
     winrm_use_ntlm: Optional[bool] = option(
@@ -62,5 +63,3 @@ class WinRMConfig(CommunicatorConfig):
                    "use winrm_transport ntlm, or winrm_use_ssl")
         if not 1 <= float(self.winrm_operation_timeout) <= 3600:
             yield ("winrm_operation_timeout", "must be between 1s and 1h", "")
-        if self.winrm_port and not 0 < self.winrm_port < 65536:
-            yield ("winrm_port", f"{self.winrm_port} is not a TCP port", "use 1-65535")

@@ -8,21 +8,34 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import requests
 import winrm.exceptions as wex
 
 from hatchway.errors import CommunicatorError, ConnectError, RetryableConnectError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .session import Session as Endpoint
+from .config import WinRMConfig
 
 __all__ = ["translate", "dropped", "short", "EnvelopeTooLarge", "Disconnected", "BUSY", "INVALID_SELECTORS"]
 
 #: WSManFault codes: ERROR_BUSY, and the "shell/command not found" of a shell that is gone.
 BUSY = 170
 INVALID_SELECTORS = 2150858843
+
+
+class Endpoint(Protocol):
+    """What a diagnosis needs to know about the connection (a :class:`~.session.Session` is one).
+
+    A protocol rather than an import of ``session``, which imports this module.
+    """
+
+    config: WinRMConfig
+    url: str
+    host: str
+    operation_timeout: float
+
+    def describe(self) -> str: ...
 
 
 class EnvelopeTooLarge(CommunicatorError):
@@ -41,7 +54,7 @@ def dropped(exc: BaseException) -> bool:
     return isinstance(exc, wex.WinRMTransportError) and exc.code == 400
 
 
-def translate(exc: BaseException, endpoint: "Endpoint") -> Exception:
+def translate(exc: BaseException, endpoint: Endpoint) -> Exception:
     """A pywinrm/requests exception as the Hatchway error a user can act on."""
     where = endpoint.describe()
     if isinstance(exc, requests.exceptions.SSLError):
@@ -68,7 +81,7 @@ def translate(exc: BaseException, endpoint: "Endpoint") -> Exception:
         return CommunicatorError(f"WinRM error from {where}: {exc}")
     return exc if isinstance(exc, Exception) else CommunicatorError(str(exc))
 
-def explain_401(endpoint: "Endpoint") -> Exception:
+def explain_401(endpoint: Endpoint) -> Exception:
     """Tell bad credentials apart from Basic being refused (disabled, or unencrypted HTTP refused).
 
     Windows answers 401 in both cases. When the server also offers
@@ -94,7 +107,7 @@ def explain_401(endpoint: "Endpoint") -> Exception:
         f"the credentials for {endpoint.describe()} were rejected (HTTP 401): check winrm_username and "
         f"winrm_password")
 
-def probe(endpoint: "Endpoint", ntlm: bool = False) -> "str | bool":
+def probe(endpoint: Endpoint, ntlm: bool = False) -> "str | bool":
     """Without ``ntlm``: the WWW-Authenticate the server offers; with it: do the credentials pass NTLM?"""
     c = endpoint.config
     verify = False if c.winrm_insecure else (c.winrm_ca_cert_file or True)

@@ -1,13 +1,16 @@
 """The plugin's own PowerShell scripts (``ps/*.ps1``): loading, arguments, command lines.
 
-Each script starts with a ``# hatchway-standin: <name>`` line (the test
-server dispatches on it) and has one ``# hatchway-args`` line that is
-replaced by ``$name = '<base64 of UTF-8>'`` assignments: paths never meet
-PowerShell's parser, whatever quotes, ``$`` or unicode they hold. Scripts run
-as ``powershell.exe ... -EncodedCommand <base64 of UTF-16LE>`` started
-directly (WinRS ``WINRS_SKIP_CMD_SHELL``), not through cmd.exe, so the limit
-is CreateProcess's 32767 characters rather than cmd.exe's 8191; comment
-lines and indentation are dropped first all the same.
+Each script has one ``# hatchway-args`` line that is replaced by
+``${name} = '<base64 of UTF-8>'`` assignments (the braced form, which the
+scripts' own code never uses, so the argument lines can be told apart): paths
+never meet PowerShell's parser, whatever quotes, ``$`` or unicode they hold.
+Scripts run as ``powershell.exe ... -EncodedCommand <base64 of UTF-16LE>``
+started directly (WinRS ``WINRS_SKIP_CMD_SHELL``), not through cmd.exe, so
+the limit is CreateProcess's 32767 characters rather than cmd.exe's 8191;
+comment lines and indentation are dropped first all the same.
+
+``render(name, {})`` is a script as it travels with its argument lines left
+out; the test server recognises each script by that text's SHA-256.
 """
 from __future__ import annotations
 
@@ -21,9 +24,8 @@ from hatchway.errors import CommunicatorError
 __all__ = ["render", "encoded_command", "powershell_command", "CMD_LIMIT", "POWERSHELL_ARGS", "SCRIPTS"]
 
 HERE = Path(__file__).parent / "ps"
-SCRIPTS = ("ping", "upload", "download", "remove")
+SCRIPTS = ("ping", "upload", "download", "remove", "elevated", "registry")
 ARGS_MARKER = "# hatchway-args"
-STANDIN_MARKER = "# hatchway-standin:"
 #: CreateProcess's command-line limit (our scripts skip cmd.exe and its 8191).
 CMD_LIMIT = 32767
 POWERSHELL_ARGS = ("-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-EncodedCommand")
@@ -40,23 +42,23 @@ def b64(text: str) -> str:
 
 
 def minify(text: str) -> str:
-    """Drop comment-only lines (not the stand-in marker), blank lines and indentation."""
+    """Drop comment-only lines, blank lines and indentation."""
     kept = []
     for line in text.splitlines():
         stripped = line.strip()
-        if not stripped or (stripped.startswith("#") and not stripped.startswith(STANDIN_MARKER)):
+        if not stripped or stripped.startswith("#"):
             continue
         kept.append(stripped)
     return "\n".join(kept) + "\n"
 
 
 def render(name: str, args: Dict[str, str], *, compact: bool = True) -> str:
-    """The script ``name`` with ``args`` assigned (as base64 of UTF-8) where ``# hatchway-args`` stood."""
+    """The script ``name`` with ``args`` assigned (``${key} = '<base64 of UTF-8>'``) where ``# hatchway-args`` stood."""
     lines: List[str] = []
     for line in source(name).splitlines():
         if line.strip() == ARGS_MARKER:
             indent = line[: len(line) - len(line.lstrip())]
-            lines.extend(f"{indent}${key} = '{b64(value)}'" for key, value in args.items())
+            lines.extend(f"{indent}${{{key}}} = '{b64(value)}'" for key, value in args.items())
         else:
             lines.append(line)
     text = "\n".join(lines) + "\n"

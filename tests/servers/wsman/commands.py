@@ -54,6 +54,7 @@ class Command:
         cwd: str,
         skip_cmd_shell: bool,
         recorder: "ScriptRecorder",
+        users: Optional[Dict[str, str]] = None,
     ) -> None:
         self.id = command_id
         self.line = line
@@ -61,6 +62,7 @@ class Command:
         self.output = OutputPipe()
         self._env = env
         self._cwd = cwd
+        self._users = users if users is not None else {}
         self._process: Optional[subprocess.Popen] = None
         self._lock = threading.Lock()
         self._cancelled = False
@@ -96,7 +98,7 @@ class Command:
 
     # --- PowerShell: decode, syntax-check, stand-in -----------------------------------------------
     def _start_powershell(self, recorder: "ScriptRecorder") -> None:
-        from .standins import REGISTRY, StandinContext
+        from .standins import REGISTRY, StandinContext, lookup
 
         try:
             script = powershell.encoded_script(self.line)
@@ -104,7 +106,15 @@ class Command:
             self._fail(f"{exc}\r\n")
             return
         if script is None:
-            self._fail("no stand-in for this script: the test server runs PowerShell only as -EncodedCommand\r\n")
+            try:
+                script = powershell.file_script(self.line, self._cwd)
+            except OSError as exc:
+                self._fail(f"The argument '{exc.filename}' to the -File parameter does not exist. "
+                           f"({exc.strerror})\r\n", code=4294770688)
+                return
+        if script is None:
+            self._fail("no stand-in for this script: the test server runs PowerShell only as -EncodedCommand "
+                       "or -File\r\n")
             return
         recorder.record(script)
         errors = powershell.syntax_errors(script)
@@ -112,11 +122,11 @@ class Command:
             recorder.record_error(script, errors)
             self._fail("ParserError: the script does not parse\r\n" + "".join(e + "\r\n" for e in errors))
             return
-        name = powershell.standin_name(script)
+        name, how = lookup(script)
         fn = REGISTRY.get(name) if name else None
         if fn is None:
-            marker = f" (marker names {name!r}, not registered)" if name else ""
-            self._fail(f"no stand-in for this script{marker}\r\n")
+            why = f"{how} names {name!r}, which is not registered" if name else how
+            self._fail(f"no stand-in for this script: {why}\r\n")
             return
         ctx = StandinContext(
             script=script,
@@ -126,6 +136,7 @@ class Command:
             stderr=_StreamWriter(self.output, "stderr"),
             env=dict(self._env),
             cwd=self._cwd,
+            users=dict(self._users),
         )
 
         def run() -> None:

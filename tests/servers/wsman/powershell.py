@@ -1,4 +1,4 @@
-"""PowerShell command lines: recognise ``powershell -EncodedCommand``, decode, syntax-check, find the stand-in.
+"""PowerShell command lines: recognise ``powershell -EncodedCommand``, decode, syntax-check, identify the script.
 
 The syntax check uses the tree-sitter PowerShell grammar (PyPI ``tree-sitter-powershell``): a script
 that does not parse fails like PowerShell would, before any stand-in runs.
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import os
 import re
 import threading
 from typing import Any, Dict, List, Optional
@@ -14,9 +16,12 @@ from typing import Any, Dict, List, Optional
 POWERSHELL_NAMES = {"powershell", "powershell.exe", "pwsh", "pwsh.exe"}
 _MARKER = re.compile(r"^\s*#\s*hatchway-standin:\s*(?P<name>[\w.-]+)\s*$", re.MULTILINE)
 _ASSIGNMENT = re.compile(
-    r"^\$(?P<name>[A-Za-z_]\w*)\s*=\s*(?:'(?P<sq>(?:[^']|'')*)'|(?P<num>-?\d+)|\$(?P<bool>true|false|null))\s*;?\s*$",
+    r"^\$(?:\{(?P<braced>[A-Za-z_]\w*)\}|(?P<name>[A-Za-z_]\w*))\s*=\s*"
+    r"(?:'(?P<sq>(?:[^']|'')*)'|(?P<num>-?\d+)|\$(?P<bool>true|false|null))\s*;?\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
+#: An argument line hatchway_winrm.scripts.render puts in: ``${name} = '<base64>'``.
+_ARGUMENT_LINE = re.compile(r"^\$\{[A-Za-z_]\w*\} = '[A-Za-z0-9+/=]*'$")
 
 _parser_lock = threading.Lock()
 _parser = None
@@ -74,6 +79,22 @@ def encoded_script(line: str) -> Optional[str]:
     return None
 
 
+def file_script(line: str, cwd: str) -> Optional[str]:
+    """The script of ``powershell ... -File <path>`` (any case, ``-f``), read relative to ``cwd``.
+
+    Returns None when there is no -File; raises OSError when the file cannot be read. Windows
+    paths (``C:/Windows/Temp/x.ps1``) are read under ``cwd``, as the stand-ins write them.
+    """
+    tokens = split_command_line(line)
+    for i, token in enumerate(tokens[1:], start=1):
+        low = token.lower()
+        if low in ("-f", "-fi", "-fil", "-file") and i + 1 < len(tokens):
+            path = os.path.normpath(os.path.join(cwd, tokens[i + 1]))
+            with open(path, encoding="utf-8-sig") as handle:
+                return handle.read()
+    return None
+
+
 def syntax_errors(script: str) -> List[str]:
     """Parse ``script`` with tree-sitter-powershell; one message per error node (empty list: parses)."""
     global _parser
@@ -106,15 +127,31 @@ def syntax_errors(script: str) -> List[str]:
 
 
 def standin_name(script: str) -> Optional[str]:
+    """The ``# hatchway-standin: <name>`` marker of a script a test or benchmark wrote itself."""
     match = _MARKER.search(script)
     return match.group("name") if match else None
+
+
+def without_arguments(script: str) -> str:
+    """``script`` with the ``${name} = '<base64>'`` lines hatchway_winrm.scripts.render adds left out.
+
+    For a hatchway-winrm script this is ``scripts.render(name, {})``: the script as shipped in
+    ``ps/<name>.ps1``, in the form it travels (comments, blank lines and indentation dropped).
+    """
+    kept = [line for line in script.splitlines() if not _ARGUMENT_LINE.match(line.strip())]
+    return "\n".join(kept) + "\n"
+
+
+def script_sha256(script: str) -> str:
+    """The SHA-256 (hex) the stand-in table is keyed by: of :func:`without_arguments`, UTF-8."""
+    return hashlib.sha256(without_arguments(script).encode("utf-8")).hexdigest()
 
 
 def script_args(script: str) -> Dict[str, Any]:
     """``$name = 'value'`` / ``$n = 12`` / ``$b = $true`` lines at column 0; the first of each name wins."""
     found: Dict[str, Any] = {}
     for match in _ASSIGNMENT.finditer(script):
-        name = match.group("name")
+        name = match.group("braced") or match.group("name")
         if name in found:
             continue
         if match.group("sq") is not None:

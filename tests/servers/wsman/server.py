@@ -410,6 +410,7 @@ class WSManServer:
             machine=host,
             receive_coalesce=receive_coalesce,
             default_cwd=cwd,
+            users=self.users,
         )
         self._httpd: Optional[_HTTPServer] = None
         self._thread: Optional[threading.Thread] = None

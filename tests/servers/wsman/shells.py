@@ -49,11 +49,13 @@ class ShellService:
         receive_coalesce: float = 0.005,
         base_env: Optional[Dict[str, str]] = None,
         default_cwd: Optional[str] = None,
+        users: Optional[Dict[str, str]] = None,
     ) -> None:
         self.max_shells_per_user = max_shells_per_user
         self.shells: Dict[str, Shell] = {}
         self._lock = threading.Lock()
         self._recorder = recorder
+        self._users = users if users is not None else {}
         self._stop = stop
         self._machine = machine
         self._coalesce = receive_coalesce
@@ -155,6 +157,7 @@ class ShellService:
             cwd=shell.cwd,
             skip_cmd_shell=request.options.get("WINRS_SKIP_CMD_SHELL", "").upper() == "TRUE",
             recorder=self._recorder,
+            users=self._users,
         )
         return self._reply(request, f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId></rsp:CommandResponse>")
 

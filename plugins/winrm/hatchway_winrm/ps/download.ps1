@@ -1,4 +1,3 @@
-# hatchway-standin: hatchway-download
 # Writes one file, or a directory zipped into a temporary file, to stdout:
 # a header line "F|Z <size> <mode or ->", base64 lines of at most 192 KiB each,
 # and a trailer "H <sha256 hex>". Nothing is held whole in memory.

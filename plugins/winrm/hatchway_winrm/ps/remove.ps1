@@ -1,4 +1,3 @@
-# hatchway-standin: hatchway-remove
 # Deletes the files named in $paths (newline-separated): the scripts the provisioners uploaded.
 # A file that is already gone is fine.
 # hatchway-args

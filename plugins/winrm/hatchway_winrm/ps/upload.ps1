@@ -1,4 +1,3 @@
-# hatchway-standin: hatchway-upload
 # Receives one file on stdin as base64 lines (one WS-Management Send each), then a
 # "#sha256:<hex>" line. Writes a temporary file in the destination's directory,
 # checks the hash, and only then moves it into place (or, with $unzip = '1',

@@ -1,5 +1,8 @@
 """Stand-ins for the PowerShell scripts of hatchway-winrm (plugins/winrm/hatchway_winrm/ps/*.ps1).
 
+The server picks each one by the script's SHA-256 (table: ``shipped.py``); a script that changed
+runs no stand-in until this file is reviewed against it and the table updated.
+
 Each function does, on this POSIX machine, what its script does on Windows,
 step by step and with the same exit codes and messages; the ``$IsLinux``
 branches (POSIX modes) are the ones a Unix PowerShell would take. The test
@@ -24,10 +27,10 @@ _DOWNLOAD_CHUNK = 196608
 
 
 def script_args(script: str, *names: str) -> Dict[str, str]:
-    """The ``$name = '<base64 of UTF-8>'`` assignments that scripts.render put in (the first of each)."""
+    """The ``${name} = '<base64 of UTF-8>'`` assignments that scripts.render put in (the first of each)."""
     found = {}
     for name in names:
-        match = re.search(rf"^\s*\${name} = '([A-Za-z0-9+/=]*)'\s*$", script, re.M)
+        match = re.search(rf"^\s*\$\{{{name}\}} = '([A-Za-z0-9+/=]*)'\s*$", script, re.M)
         if match is None:
             raise ValueError(f"the script has no ${name} argument")
         found[name] = base64.b64decode(match.group(1)).decode("utf-8")
@@ -220,3 +223,81 @@ def remove(ctx) -> int:
         if item and os.path.isfile(path):
             os.unlink(path)
     return 0
+
+
+_SERVICE_ACCOUNTS = {"system", "local service", "network service"}
+_ENV_REFERENCE = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)%")
+
+
+def _expand_env(ctx, text: str) -> str:
+    """[Environment]::ExpandEnvironmentVariables; ``%SYSTEMROOT%`` is ``<cwd>/Windows`` unless set."""
+    def value(match) -> str:
+        name = match.group(1)
+        found = next((v for k, v in ctx.env.items() if k.upper() == name.upper()), None)
+        if found is None and name.upper() == "SYSTEMROOT":
+            found = os.path.join(ctx.cwd or os.getcwd(), "Windows")
+        return found if found is not None else match.group(0)
+
+    return _ENV_REFERENCE.sub(value, text)
+
+
+@standin("hatchway-elevated")
+def elevated(ctx) -> int:
+    """elevated.ps1: register a task for $user (the server's accounts; an empty password only for a
+    service account), run ``cmd /c <command> > <log> 2>&1`` (here: ``/bin/sh -c``), echo the log as it
+    grows, remove the log and the script itself, exit with the command's status."""
+    import subprocess
+    import time
+
+    args = script_args(ctx.script, "name", "user", "password", "command", "log", "self")
+    account = args["user"].rpartition("\\")[2]
+    known = {name.rpartition("\\")[2].lower(): pw for name, pw in ctx.users.items()}
+    if args["password"]:
+        accepted = known.get(account.lower()) == args["password"]
+    else:
+        accepted = account.lower() in _SERVICE_ACCOUNTS
+    if not accepted:
+        return _fail(ctx, 1, f"cannot register the elevated task for {args['user']}: The user name or password "
+                             "is incorrect. (Exception from HRESULT: 0x8007052E)")
+    log = _full_path(ctx, _expand_env(ctx, args["log"]))
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    process = subprocess.Popen(["/bin/sh", "-c", f"{args['command']} > \"{log}\" 2>&1"], cwd=ctx.cwd,
+                               env=ctx.env or None, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)  # a task has no console
+    sent = 0
+
+    def echo() -> None:
+        nonlocal sent
+        if os.path.exists(log):
+            with open(log, "rb") as handle:
+                handle.seek(sent)
+                data = handle.read()
+            complete = data[: data.rfind(b"\n") + 1] if process.poll() is None else data
+            if complete:
+                ctx.stdout.write(complete.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+                sent += len(complete)
+
+    while process.poll() is None:
+        time.sleep(0.1)
+        echo()
+    echo()
+    for path in (log, _full_path(ctx, _expand_env(ctx, args["self"])) if args["self"] else ""):
+        if path and os.path.isfile(path):
+            os.unlink(path)
+    return process.returncode
+
+
+@standin("hatchway-registry")
+def registry(ctx) -> int:
+    """registry.ps1: Test-Path of each key; here a key ``HKLM:SOFTWARE\\A\\B`` exists when the directory
+    ``<cwd>/registry/HKLM/SOFTWARE/A/B`` does (tests create and remove it to stand for a pending restart)."""
+    pending = 0
+    for key in script_args(ctx.script, "keys")["keys"].split("\n"):
+        if not key:
+            continue
+        hive, _, rest = key.partition(":")
+        path = os.path.join(ctx.cwd or os.getcwd(), "registry", hive, *[p for p in re.split(r"[\\/]", rest) if p])
+        if os.path.isdir(path):
+            ctx.stdout.write(f"hatchway: pending {key}\r\n".encode("utf-8"))
+            pending += 1
+    return 3 if pending else 0
