@@ -258,3 +258,39 @@ def test_continue_on_error_reports_the_failure_and_goes_on(tmp_path: Path) -> No
     assert f"==> null.x: the shell-local provisioner ({path}:6) failed: local inline script exited with status 4; " \
            "valid exit codes: 0; continuing (continue_on_error)" in result.stderr
     assert (tmp_path / "after").exists()
+
+
+def test_build_values_are_known_when_the_provisioners_run(sshd: Sshd, tmp_path: Path) -> None:
+    with remote_directory(TEST_USER) as remote:
+        path = write(tmp_path / "values.pkr.hcl", f'''
+            source "null" "server" {{
+              communicator = "ssh"
+              ssh_host     = "{sshd.host}"
+              ssh_port     = {sshd.port}
+              ssh_username = "{TEST_USER}"
+              ssh_password = "{TEST_PASSWORD}"
+            }}
+
+            build {{
+              sources = ["source.null.server"]
+
+              provisioner "shell" {{
+                inline = ["echo ${{build.Host}}:${{build.Port}} ${{build.User}} ${{build.ConnType}} > {remote}/values.txt"]
+              }}
+
+              error-cleanup-provisioner "shell-local" {{
+                inline = ["echo cleanup for ${{source.name}} > {tmp_path}/cleanup.txt"]
+              }}
+
+              provisioner "shell" {{
+                inline = ["exit 7"]
+              }}
+            }}
+        ''')
+        validated = hatchway("inspect", str(path))
+        assert validated.returncode == 0, validated.stderr
+        result = hatchway("build", str(path))
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert (remote / "values.txt").read_text() == f"{sshd.host}:{sshd.port} {TEST_USER} ssh\n"
+        assert (tmp_path / "cleanup.txt").read_text() == "cleanup for server\n"
+        assert TEST_PASSWORD not in result.stdout + result.stderr

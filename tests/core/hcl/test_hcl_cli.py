@@ -180,3 +180,26 @@ def test_console_evaluates_lines_against_variables_and_locals(tmp_path):
     assert result.stdout == 'web\n[\n  "web-a",\n  "web-b",\n]\n7\n<sensitive>\n'
     assert "Call to unknown function" in result.stderr
     assert hatchway("console", stdin="upper(\"x\")\n").stdout == "X\n"
+
+
+RUN_TEMPLATES = sorted((REPO / "tests" / "templates" / "json").glob("run-*.json"))
+
+
+@pytest.mark.parametrize("template", RUN_TEMPLATES, ids=lambda p: p.name)
+def test_upgraded_corpus_templates_build_the_same_files(template: Path, tmp_path: Path):
+    """Each JSON template that builds here builds the same files once upgraded (run twice, compared)."""
+    upgraded = template.parent / f".{template.name}.same-test.pkr.hcl"
+    try:
+        assert hatchway("hcl2_upgrade", "-output-file", str(upgraded), str(template)).returncode == 0
+        made = {}
+        for kind, path in (("json", template), ("hcl", upgraded)):
+            work = tmp_path / kind
+            result = hatchway("build", "-var", f"workdir={work}", str(path))
+            assert result.returncode == 0, upgraded.read_text() + result.stdout + result.stderr
+            made[kind] = {str(p.relative_to(work)): p.read_bytes() for p in sorted(work.rglob("*")) if p.is_file()}
+        assert made["hcl"].keys() == made["json"].keys()
+        for name, data in made["json"].items():
+            # the work directory's own path is in some files: normalize it
+            assert made["hcl"][name].replace(b"/hcl", b"/json") == data, name
+    finally:
+        upgraded.unlink(missing_ok=True)

@@ -125,3 +125,9 @@ def test_diagnostic_ranges_point_at_the_failing_part():
     assert d.summary == "Invalid operand"
     assert "a number is required" in d.detail
     assert d.subject.start.column == 5
+
+
+def test_convert_takes_a_type_expression():
+    assert e('convert(["a", 1], list(string))') == ["a", "1"]
+    assert e('convert({a = "1"}, map(number))') == {"a": 1}
+    assert err("convert(1, lisst(string))").summary == "Invalid type specification"

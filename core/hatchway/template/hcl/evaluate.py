@@ -514,7 +514,7 @@ def _call(e: Call, ctx: EvalContext) -> Any:
             return value if V.is_known(value) else V.UNKNOWN
         raise _fail("No result for \"try\" call", "None of the given expressions produced a valid result. "
                     f"The last error was: {last.diag.summary}: {last.diag.detail}" if last else "", e)
-    args = [evaluate(a, ctx) for a in e.args]
+    args = [_type_argument(a) if _is_type_argument(name, i) else evaluate(a, ctx) for i, a in enumerate(e.args)]
     if e.expand_final and args:
         final = args.pop()
         if isinstance(final, V.Unknown):
@@ -524,6 +524,22 @@ def _call(e: Call, ctx: EvalContext) -> Any:
                         "a tuple, list, or set type.", e.args[-1])
         args.extend(final)
     return call_function(name, args, ctx, e)
+
+
+def _is_type_argument(name: str, index: int) -> bool:
+    """``convert(value, list(string))``: the second argument is a type expression, not a value."""
+    from . import functions as F
+
+    return getattr(F, "TYPE_ARGUMENTS", {}).get(name) == index
+
+
+def _type_argument(expr: Expr) -> Any:
+    from .typeexpr import TypeExprError, type_from_expr
+
+    try:
+        return type_from_expr(expr)
+    except TypeExprError as exc:
+        raise EvalError(exc.diag) from None
 
 
 def function_names(ctx: EvalContext) -> List[str]:
