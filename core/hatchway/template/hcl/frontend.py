@@ -15,12 +15,13 @@ later still point at the file, line and column.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 import re
 import threading
 import typing
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import attrs
 
@@ -127,17 +128,18 @@ def _add_secrets(value: Any) -> None:
             _add_secrets(v)
 
 
-def _list_fields(cls: Any) -> Set[str]:
+@functools.lru_cache(maxsize=None)
+def _list_fields(cls: Any) -> FrozenSet[str]:
     """Config fields whose type is a list (nested blocks become lists of objects there)."""
     if cls is None:
-        return set()
+        return frozenset()
     from ...config import _hints
 
-    out = set()
+    out: Set[str] = set()
     try:
         hints = _hints(cls)
     except Exception:  # pragma: no cover - a plugin's odd annotations
-        return out
+        return frozenset()
     for name, tp in hints.items():
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
@@ -146,7 +148,7 @@ def _list_fields(cls: Any) -> Set[str]:
             origin = typing.get_origin(inner[0]) if len(inner) == 1 else None
         if origin in (list, tuple, Sequence) or tp in (list, tuple):
             out.add(name)
-    return out
+    return frozenset(out)
 
 
 # --- version constraints (hashicorp/go-version) ----------------------------------------
@@ -745,7 +747,7 @@ class _Loader:
         return reg.cls.Config if reg is not None else None
 
     def builder_list_fields(self, btype: str) -> Set[str]:
-        fields = _list_fields(self.component_cls("builder", btype))
+        fields = set(_list_fields(self.component_cls("builder", btype)))
         if self.plugins is not None:
             for cname in self.plugins.names("communicator"):
                 fields |= _list_fields(self.component_cls("communicator", cname))

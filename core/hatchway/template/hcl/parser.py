@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .ast import (
     Attribute, Binary, Block, Body, Call, Conditional, Expr, ForExpr, GetAttr, Index, Literal, Node, ObjectCons,
@@ -60,6 +60,7 @@ class _Parser:
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.nl_stack: List[bool] = [False]  # True: newlines are insignificant here
         self.diags: List[Diagnostic] = []
+        self._tokens: Dict[Tuple[int, bool], Token] = {}
 
     # -- positions -----------------------------------------------------------
     def p(self, offset: int) -> Pos:
@@ -99,9 +100,16 @@ class _Parser:
         return pos
 
     def scan(self, pos: int, newlines: Optional[bool] = None) -> Token:
-        """The token at ``pos`` (after spaces and comments)."""
+        """The token at ``pos`` (after spaces and comments); the parser peeks a lot, so tokens are cached."""
         if newlines is None:
             newlines = self.nl_stack[-1]
+        key = (pos, newlines)
+        tok = self._tokens.get(key)
+        if tok is None:
+            tok = self._tokens[key] = self._scan(pos, newlines)
+        return tok
+
+    def _scan(self, pos: int, newlines: bool) -> Token:
         src = self.src
         pos = self._skip_space(pos, newlines)
         if pos >= len(src):
