@@ -288,7 +288,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         return EXIT_OK
     for row in table:
         ui.message(f"{row['name']} ({row['distribution']} {row['version']})")
-        for kind in ("communicator", "builder", "provisioner", "post-processor", "template-function"):
+        for kind in ("communicator", "builder", "provisioner", "post-processor", "data-source", "template-function"):
             if row[kind]:
                 ui.message(f"    {kind}s: {', '.join(sorted(row[kind]))}")
     for problem in plugins.problems():
