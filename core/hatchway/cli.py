@@ -27,7 +27,9 @@ def _flag(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
 def _template_flags(parser: argparse.ArgumentParser) -> None:
     _flag(parser, "var", action="append", default=[], metavar="KEY=VALUE", help="set a template variable")
     _flag(parser, "var-file", action="append", default=[], dest="var_file", metavar="FILE",
-          help="JSON file of variable values")
+          help="variable values: a JSON file, or for HCL2 a .pkrvars.hcl file")
+    _flag(parser, "warn-on-undeclared-var", action="store_true", dest="warn_undeclared",
+          help="HCL2: warn about values in var files for variables the template does not declare")
     _flag(parser, "only", default="", metavar="NAMES", help="run only these builds (comma-separated, globs)")
     _flag(parser, "except", default="", dest="except_", metavar="NAMES", help="skip these builds")
     _flag(parser, "machine-readable", action="store_true", dest="machine_readable",
@@ -158,7 +160,8 @@ def _plan(args: argparse.Namespace) -> Any:
 
         plugins = get_plugins()
         plan, loaded = hcl.plan(args.template, plugins, var_files=args.var_file, cli_vars=args.var,
-                                only=_names(args.only), except_=_names(args.except_))
+                                only=_names(args.only), except_=_names(args.except_),
+                                warn_undeclared=args.warn_undeclared)
         args.hcl_loaded = loaded
         return plan, plugins
     template = tpl.load(args.template, partial=True)  # structural problems are reported with all others

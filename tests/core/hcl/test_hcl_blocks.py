@@ -324,3 +324,13 @@ build {
     (diag,) = exc.diagnostics
     assert diag.summary == "Invalid value"
     assert (diag.subject.start.line, diag.subject.start.column) == (12, 15)
+
+
+def test_undeclared_values_in_var_files_warn_only_when_asked(tmp_path, plugins):
+    write(tmp_path, "extra.pkrvars.hcl", 'nope = 1\n')
+    write(tmp_path, "t.pkr.hcl", SOURCE + 'build { sources = ["source.null.a"] }\n')
+    quiet = hcl.load(tmp_path / "t.pkr.hcl", plugins, env={}, var_files=[str(tmp_path / "extra.pkrvars.hcl")])
+    assert quiet.warnings == []
+    loud = hcl.load(tmp_path / "t.pkr.hcl", plugins, env={}, var_files=[str(tmp_path / "extra.pkrvars.hcl")],
+                    warn_undeclared=True)
+    assert [w.summary for w in loud.warnings] == ["Undefined variable"]

@@ -98,8 +98,9 @@ def _failed(path: str, failed: Any, sections: Any) -> bool:
 
 
 def plan(path: "str | Path", plugins: Any, *, var_files: Sequence[str] = (), cli_vars: Sequence[str] = (),
-         only: Sequence[str] = (), except_: Sequence[str] = (), env: Optional[Mapping[str, str]] = None
-         ) -> Tuple[Any, Any]:
+         only: Sequence[str] = (), except_: Sequence[str] = (), env: Optional[Mapping[str, str]] = None,
+         warn_undeclared: bool = False) -> Tuple[Any, Any]:
     """Load and validate: ``(plan, loaded)``."""
-    loaded = load(path, plugins, var_files=var_files, cli_vars=cli_vars, env=env, keep_errors=True)
+    loaded = load(path, plugins, var_files=var_files, cli_vars=cli_vars, env=env, keep_errors=True,
+                  warn_undeclared=warn_undeclared)
     return prepare(loaded, plugins, only, except_), loaded

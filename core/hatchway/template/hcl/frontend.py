@@ -204,6 +204,7 @@ class _Loader:
         self.pp_names: Dict[str, str] = {}
         self.failed: Set[str] = set()  # option paths whose expression failed (reported already)
         self.late_lock = threading.Lock()
+        self.warn_undeclared = False
         now = _dt.datetime.now(_dt.timezone.utc)
         self.fn_ctx = _function_context(str(root), now, self._render_template, plugins)
         self.path_obj = {"root": str(root).replace("\\", "/"), "cwd": cwd}
@@ -468,6 +469,11 @@ class _Loader:
         for a in sources:
             var = variables.get(a.name)
             if var is None:
+                if a.origin == "file" and self.warn_undeclared:
+                    self.add("Undefined variable",
+                             f'The variable "{a.name}" was set but was not declared as an input variable. To '
+                             f'declare variable "{a.name}" place this block in one of your .pkr.hcl files, such '
+                             "as variables.pkr.hcl", a.range, severity="warning")
                 continue
             value = self.assignment_value(var, a)
             if value is _ERR:
@@ -1157,7 +1163,8 @@ def problems_to_diagnostics(problems: Sequence[Any], positions: Mapping[str, Tup
 
 # --- the entry point ---------------------------------------------------------------------
 def load(path: "str | Path", plugins: Any = None, *, var_files: Sequence[str] = (), cli_vars: Sequence[str] = (),
-         env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None, keep_errors: bool = False) -> Loaded:
+         env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None, keep_errors: bool = False,
+         warn_undeclared: bool = False) -> Loaded:
     """Load an HCL2 template file or directory; raise :class:`DiagnosticsError` with every problem."""
     path = Path(path)
     env = os.environ if env is None else env
@@ -1173,6 +1180,7 @@ def load(path: "str | Path", plugins: Any = None, *, var_files: Sequence[str] = 
     root = path if is_dir else path.parent
     root_text = str(root) if str(root) else "."
     loader = _Loader(Path(root_text), plugins, env, cwd)
+    loader.warn_undeclared = warn_undeclared
     bodies = loader.read(files)
     if any(d.is_error for d in loader.diags):
         raise DiagnosticsError(loader.diags, str(path))
