@@ -138,7 +138,9 @@ class Runner:
         ui = self.ui.build(build.name)
         started = time.monotonic()
         ctx = BuildContext(
-            build_name=build.render_context.build_name, build_type=build.type, ui=ui, cancelled=self.cancelled,
+            # the name plugins see (PACKER_BUILD_NAME): HCL2's source name, JSON's build name
+            build_name=build.render_context.build_name, build_type=build.type, ui=ui,
+            cancelled=self.cancelled,
             template_dir=self.plan.template.directory, render=self._renderer(build.render_context),
             debug=self.debug, force=self.force,
         )
