@@ -113,12 +113,12 @@ class DiagnosticsError(ConfigError):
         super().__init__(problems, source)
 
     def render(self) -> str:
-        errors = [d for d in self.diagnostics if d.is_error]
-        text = "\n\n".join(format_diagnostic(d) for d in self.diagnostics)
-        # the CLI prefixes "Error: "; our first line already starts with it
+        """Errors first, then warnings; without the first "Error: ", which the CLI prints."""
+        ordered = [d for d in self.diagnostics if d.is_error] + [d for d in self.diagnostics if not d.is_error]
+        text = "\n\n".join(format_diagnostic(d) for d in ordered)
         if text.startswith("Error: "):
             text = text[len("Error: "):]
-        return text if errors else text
+        return text
 
     def __str__(self) -> str:
         return self.render()
