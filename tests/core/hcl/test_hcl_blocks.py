@@ -334,3 +334,13 @@ def test_undeclared_values_in_var_files_warn_only_when_asked(tmp_path, plugins):
     loud = hcl.load(tmp_path / "t.pkr.hcl", plugins, env={}, var_files=[str(tmp_path / "extra.pkrvars.hcl")],
                     warn_undeclared=True)
     assert [w.summary for w in loud.warnings] == ["Undefined variable"]
+
+
+@pytest.mark.parametrize("constraint, ok", [
+    (">= 1.7.0", True), ("< 1.16", False), ("~> 1.16", True), ("~> 1.9.0", False), ("~> 1.16.0", True),
+    (">= 1.7, < 2.0", True), ("= 1.16.0", True), ("!= 1.16.0", False), ("> 1.16.0", False), ("1.16.0", True),
+])
+def test_required_version_constraints_as_go_version(constraint, ok):
+    from hatchway.template.hcl.frontend import version_satisfies
+
+    assert version_satisfies("1.16.0", constraint) is ok
