@@ -38,7 +38,7 @@ def prepare(loaded: Any, plugins: Any, only: Sequence[str] = (), except_: Sequen
     from ...errors import ConfigError
     from ..validate import prepare as _prepare
     from .diagnostics import DiagnosticsError, format_diagnostic
-    from .frontend import problems_to_diagnostics
+    from .positions import problems_to_diagnostics
 
     template = loaded.template
     pp_names = loaded.post_processor_names

@@ -22,6 +22,9 @@ __all__ = ["EvalContext", "EvalError", "evaluate", "ALL", "DEFAULTS", "NONE"]
 
 ALL, DEFAULTS, NONE = "all", "defaults", "none"
 
+#: What the loader keeps for an expression that failed (its diagnostic is recorded already).
+FAILED = object()
+
 
 class EvalError(Exception):
     def __init__(self, diag: Diagnostic) -> None:
