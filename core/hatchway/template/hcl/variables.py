@@ -68,17 +68,6 @@ def _looks_like_sentences(text: str) -> bool:
     return bool(text) and text[0].isupper() and text[-1] in ".?!"
 
 
-class _EnvOnly:
-    """The function context of variable defaults: only ``env`` (the real environment)."""
-
-    def __init__(self, base: Any, env: Mapping[str, str]) -> None:
-        self._base = base
-        self.env = env
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._base, name)
-
-
 class _Variables:
     """Declaring, assigning and validating variables (mixed into the loader)."""
 
@@ -87,7 +76,6 @@ class _Variables:
         out: Dict[str, HCLVariable] = {}
         self.validations: Dict[str, List[Block]] = {}
         default_ctx = EvalContext({}, functions=DEFAULTS, fn_ctx=self.fn_ctx, variables_allowed=False)
-        default_ctx.fn_ctx = _EnvOnly(self.fn_ctx, self.env)
         for block in blocks:
             if not self.labels_ok(block, 1):
                 continue
