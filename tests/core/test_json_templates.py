@@ -132,7 +132,7 @@ def test_execute_command_with_an_unknown_field_fails_validation(plugins):
         {"type": "shell-local", "inline": ["true"], "execute_command": ["sh", "-c", "{{.Script}} {{.Bad}}"]},
     ]}, plugins)
     assert "provisioners[0].execute_command: {{.Nope}} is not available here " \
-           "(execute_command can use {{.Path}}, {{.Vars}})" in problems
+           "(execute_command can use {{.Path}}, {{.Vars}}, {{.EnvVarFile}})" in problems
     assert any(p.startswith("provisioners[1].execute_command: {{.Bad}} is not available here") for p in problems)
 
 

@@ -35,7 +35,7 @@ def test_structure_problems_all_at_once():
         "bulders": [],
         "variables": {"x": {"nested": True}},
         "sensitive-variables": ["y"],
-        "provisioners": [{"inline": ["x"]}, "shell", {"type": "shell", "only": "web"}],
+        "provisioners": [{"inline": ["x"]}, "shell", {"type": "shell", "only": {"web": 1}}],
         "post-processors": [{"type": ""}],
     })
     assert "bulders: unknown top-level key (did you mean 'builders'?)" in problems
@@ -46,6 +46,14 @@ def test_structure_problems_all_at_once():
     assert any(p.startswith("provisioners[1]: must be an object") for p in problems)
     assert any(p.startswith("provisioners[2].only: must be a list of strings") for p in problems)
     assert any(p.startswith("post-processors[0].type: is required") for p in problems)
+
+
+def test_only_and_except_may_be_one_string():
+    # packer template/parse.go decodes the raw template with WeaklyTypedInput: one value is a list of one
+    template = loads(json.dumps({"builders": [{"type": "null", "name": "web"}],
+                      "provisioners": [{"type": "shell", "inline": ["true"], "only": "web", "except": "db"}]}))
+    assert template.provisioners[0].only == ["web"]
+    assert template.provisioners[0].except_ == ["db"]
 
 
 def test_duplicate_build_names():

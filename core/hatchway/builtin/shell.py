@@ -29,7 +29,7 @@ DEFAULT_EXECUTE_ENV_FILE = "chmod +x {{.Path}}; . {{.EnvVarFile}} && {{.Path}}"
 @attrs.define(kw_only=True)
 class ShellConfig:
     #: The data fields each template key gets (validation rejects others, e.g. {{.Nope}}).
-    template_fields: ClassVar[Dict[str, Tuple[str, ...]]] = {"execute_command": ("Path", "Vars")}
+    template_fields: ClassVar[Dict[str, Tuple[str, ...]]] = {"execute_command": ("Path", "Vars", "EnvVarFile")}
 
     inline: Optional[List[str]] = option(None, help="Commands to run, one per line, as one script.")
     script: str = option("", path=True, help="A local script to upload and run.")

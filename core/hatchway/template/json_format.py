@@ -64,6 +64,8 @@ def loads(text: str, path: "str | Path" = "template.json", *, partial: bool = Fa
 def _strings(value: Any, path: str, problems: List[ConfigProblem]) -> List[str]:
     if value is None:
         return []
+    if isinstance(value, str):  # Packer decodes these weakly: "only": "web" is ["web"]
+        return [value]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return list(value)
     problems.append(ConfigProblem(path, "must be a list of strings", 'e.g. ["web", "db"]'))
