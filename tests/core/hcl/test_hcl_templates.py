@@ -13,7 +13,7 @@ from hatchway.template.hcl.diagnostics import DiagnosticsError
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "hcl"
 
 
-@pytest.mark.parametrize("name", ["docker-app", "ssh-fleet", "local-json.pkr.json"])
+@pytest.mark.parametrize("name", ["docker-app", "ssh-fleet", "windows-server", "local-json.pkr.json"])
 def test_template_validates(name: str) -> None:
     plan, loaded = hcl.plan(TEMPLATES / name, get_plugins(), env={})
     assert plan.builds
@@ -50,3 +50,16 @@ def test_cloud_template_fails_only_on_what_is_not_installed() -> None:
     assert [d.summary for d in errors] == ["Unknown data source type", "Unknown component type"]
     assert "pip install hatchway-amazon-ami" in errors[0].detail
     assert "pip install hatchway-amazon-ebs" in errors[1].detail
+
+
+def test_windows_server_features_and_sensitive_password() -> None:
+    from hatchway import redact
+
+    plan, loaded = hcl.plan(TEMPLATES / "windows-server", get_plugins(), env={})
+    (build,) = plan.builds
+    assert build.communicator_name == "winrm"
+    assert build.provisioners[0].config.inline == [
+        "$ErrorActionPreference = 'Stop'",
+        "Install-WindowsFeature -Name Web-Server -IncludeManagementTools",
+        "Install-WindowsFeature -Name Web-Mgmt-Tools -IncludeManagementTools"]
+    assert redact.redact("pw vagrant-not-secret") == "pw <sensitive>"

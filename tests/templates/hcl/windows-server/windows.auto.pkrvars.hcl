@@ -1,0 +1,1 @@
+winrm_password = "vagrant-not-secret"
