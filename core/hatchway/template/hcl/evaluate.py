@@ -605,6 +605,9 @@ def call_function(name: str, args: List[Any], ctx: EvalContext, e: Call) -> Any:
         raise _fail("Invalid function argument", f"Call to function \"{name}\" failed: {exc}.", e) from None
     except (ValueError, TypeError, OSError, ArithmeticError, LookupError) as exc:  # a function's own failure
         raise _fail("Error in function call", f'Call to function "{name}" failed: {exc}.', e) from None
+    except RecursionError:
+        raise _fail("Error in function call", f'Call to function "{name}" failed: the value nests too deeply.',
+                    e) from None
     return result
 
 
