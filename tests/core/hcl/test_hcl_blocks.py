@@ -344,3 +344,31 @@ def test_required_version_constraints_as_go_version(constraint, ok):
     from hatchway.template.hcl.frontend import version_satisfies
 
     assert version_satisfies("1.16.0", constraint) is ok
+
+
+def test_cli_except_also_names_post_processors(tmp_path):
+    from hatchway.plugins import get_plugins
+
+    plugins = get_plugins()
+    loaded = load(tmp_path, SOURCE + '''
+build {
+  sources = ["source.null.a"]
+  post-processor "docker-tag" {
+    name       = "tagger"
+    repository = "example/x"
+  }
+}
+''', plugins)
+    assert [len(b.post_processors) for b in hcl.prepare(loaded, plugins).builds] == [1]
+    loaded = load(tmp_path, SOURCE + '''
+build {
+  sources = ["source.null.a"]
+  post-processor "docker-tag" {
+    name       = "tagger"
+    repository = "example/x"
+  }
+}
+''', plugins)
+    plan = hcl.prepare(loaded, plugins, except_=["tag*"])
+    assert [b.name for b in plan.builds] == ["null.a"]
+    assert plan.builds[0].post_processors == []
