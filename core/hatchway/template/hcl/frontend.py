@@ -412,7 +412,11 @@ def load(path: "str | Path", plugins: Any = None, *, var_files: Sequence[str] = 
     kinds: Dict[str, List[Block]] = {k: [] for k in TOP_BLOCKS}
     for _, body in bodies:
         for name, attr in body.attributes.items():
-            loader.add("Unsupported argument", f'An argument named "{name}" is not expected here.', attr.name_range)
+            legacy = name in ("builders", "provisioners", "post-processors", "sensitive-variables", "min_packer_version")
+            hint = (" This looks like a legacy JSON template: give it a name ending in .json (not .pkr.json), or "
+                    "convert it with hatchway hcl2_upgrade." if legacy else "")
+            loader.add("Unsupported argument", f'An argument named "{name}" is not expected here.{hint}',
+                       attr.name_range)
         for block in body.blocks:
             if block.type not in TOP_BLOCKS:
                 loader.add("Unsupported block type", f'Blocks of type "{block.type}" are not expected here.'
