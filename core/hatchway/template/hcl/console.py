@@ -60,7 +60,23 @@ def evaluate_line(line: str, ctx: EvalContext) -> str:
     return format_result(evaluate(expr, ctx))
 
 
+def _prompted(stream: TextIO, out: TextIO) -> Iterable[str]:
+    """Lines of an interactive terminal, each after a "> " prompt (as packer console)."""
+    while True:
+        out.write("> ")
+        out.flush()
+        line = stream.readline()
+        if not line:
+            out.write("\n")
+            return
+        yield line
+
+
 def run(lines: Iterable[str], ctx: EvalContext, out: TextIO, err: TextIO) -> int:
+    """Evaluate each line; return 1 if any failed. A terminal on ``lines`` gets a prompt."""
+    isatty = getattr(lines, "isatty", None)
+    if callable(isatty) and isatty():
+        lines = _prompted(lines, out)  # type: ignore[arg-type]
     failed = False
     for raw in lines:
         line = raw.strip()
