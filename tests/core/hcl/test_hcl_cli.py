@@ -187,16 +187,20 @@ RUN_TEMPLATES = sorted((REPO / "tests" / "templates" / "json").glob("run-*.json"
 
 @pytest.mark.parametrize("template", RUN_TEMPLATES, ids=lambda p: p.name)
 def test_upgraded_corpus_templates_build_the_same_files(template: Path, tmp_path: Path):
-    """Each JSON template that builds here builds the same files once upgraded (run twice, compared)."""
+    """Each JSON template that builds here builds the same files, and prints the same, once upgraded."""
     upgraded = template.parent / f".{template.name}.same-test.pkr.hcl"
     try:
         assert hatchway("hcl2_upgrade", "-output-file", str(upgraded), str(template)).returncode == 0
-        made = {}
+        made, said = {}, {}
         for kind, path in (("json", template), ("hcl", upgraded)):
             work = tmp_path / kind
             result = hatchway("build", "-var", f"workdir={work}", str(path))
             assert result.returncode == 0, upgraded.read_text() + result.stdout + result.stderr
             made[kind] = {str(p.relative_to(work)): p.read_bytes() for p in sorted(work.rglob("*")) if p.is_file()}
+            # what the machine printed, without the build name that starts each line (a run name in HCL2)
+            said[kind] = [re.sub(r"^    \S+: ", "", line).replace(f"/{kind}", "/WORK")
+                          for line in result.stdout.splitlines() if line.startswith("    ")]
+        assert said["hcl"] == said["json"]
         assert made["hcl"].keys() == made["json"].keys()
         for name, data in made["json"].items():
             # the work directory's own path is in some files: normalize it
