@@ -81,9 +81,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         print(f"Hatchway v{__version__}")
         return EXIT_OK
+    from . import redact
     from .errors import HatchwayError
-    from .logs import setup_logging
+    from .logs import redact_tracebacks, setup_logging
 
+    machine = getattr(args, "machine_readable", False)
+    redact_tracebacks()
+    redact.on_warning(lambda text: _print_warning(text, machine))
     setup_logging(getattr(args, "debug", False))
     try:
         return int(COMMANDS[args.command](args))
@@ -92,6 +96,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         return 130
+
+
+def _print_warning(text: str, machine: bool) -> None:
+    from .ui import UI
+
+    if machine:
+        UI(machine_readable=True).machine("", "ui", "error", f"Warning: {text}")
+    else:
+        sys.stderr.write(f"Warning: {text}\n")
+        sys.stderr.flush()
 
 
 def _print_error(text: str, machine: bool) -> None:

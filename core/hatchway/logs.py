@@ -12,7 +12,7 @@ from typing import Any, Generator, Optional
 from . import redact
 from .hookspecs import hookimpl
 
-__all__ = ["setup_logging", "RedactingFormatter", "CallLogger"]
+__all__ = ["setup_logging", "redact_tracebacks", "RedactingFormatter", "CallLogger"]
 
 
 class RedactingFormatter(logging.Formatter):
@@ -38,6 +38,28 @@ def setup_logging(debug: bool = False, environ: Optional[dict] = None) -> Option
         logging.getLogger(name).addHandler(handler)
         logging.getLogger(name).setLevel(logging.DEBUG)
     return handler
+
+
+def redact_tracebacks() -> None:
+    """Tracebacks Python prints itself (an exception no one caught, in any thread) are masked too."""
+    import sys
+    import threading
+    import traceback
+
+    def show(kind: Any, value: Any, tb: Any, where: str = "") -> None:
+        text = "".join(traceback.format_exception(kind, value, tb))
+        sys.stderr.write(redact.redact(where + text))
+        sys.stderr.flush()
+
+    sys.excepthook = show
+
+    def show_thread(args: Any) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        show(args.exc_type, args.exc_value, args.exc_traceback, f"Exception in thread {name}:\n")
+
+    threading.excepthook = show_thread
 
 
 class CallLogger:

@@ -4,27 +4,221 @@ Whatever reaches the terminal, the machine-readable stream or a log file
 goes through :func:`redact`. Secrets are added as soon as they are known:
 sensitive template variables when a template is loaded, config fields marked
 ``secret`` when a config is built.
+
+A secret is masked in every form it can take on its way out, not only as
+written: quoted for ``sh`` (``'a'"'"'b'``, ``'a'\\''b'``) and for PowerShell
+(``'a''b'``, backtick escapes), backslash-escaped (C, JSON, Python ``repr``
+of text and of bytes, ``\\xHH``, ``\\uHHHH``, octal), escaped twice (a
+``repr`` of JSON, a log of an escaped command), XML escaped, URL-encoded
+(``quote``, ``quote_plus``, any safe set, either hex case, twice), and
+base64 (standard and URL-safe, of UTF-8 and of UTF-16LE as PowerShell's
+``-EncodedCommand`` uses), also where it sits inside a larger base64 blob
+(Basic auth, an encoded script). Each character of a secret may take any of
+its forms independently, so mixes (a shell-quoted secret inside a ``repr``)
+are caught too. Overlapping secrets are masked as the union of their spans.
+
+A secret shorter than :data:`MIN_LENGTH` characters cannot be protected
+(masking it would mask those characters in all text): it is left alone and
+reported once through the warning callback (:func:`on_warning`).
 """
 from __future__ import annotations
 
+import base64
+import re
 import threading
-from typing import Iterable
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
-__all__ = ["add_secret", "add_secrets", "redact", "redact_bytes", "clear", "MASK"]
+__all__ = ["add_secret", "add_secrets", "redact", "redact_bytes", "clear", "on_warning", "MASK", "MIN_LENGTH"]
 
 MASK = "<sensitive>"
+#: Secrets shorter than this (ignoring surrounding white space) are not masked, but warned about.
+MIN_LENGTH = 4
+#: A run of base64 inside a larger blob is masked only from this length on (fewer would mask chance text).
+_MIN_BASE64_CORE = 6
+
 _lock = threading.Lock()
-_secrets: list[str] = []
+_secrets: Dict[str, "_Secret"] = {}
+_short: List[str] = []
+_pending: List[str] = []
+_warn: Optional[Callable[[str], None]] = None
+
+# -- the forms of one character ----------------------------------------------------------------------
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b", "\f": "\\f", "\v": "\\v", "\a": "\\a", "\0": "\\0"}
+_XML = {"&": ("&amp;",), "<": ("&lt;",), ">": ("&gt;",), '"': ("&quot;",), "'": ("&apos;", "&#39;", "&#x27;")}
+#: PowerShell treats each of these as a single quote and doubles it inside a '...' literal.
+_PS_QUOTES = "'\u2018\u2019\u201a\u201b"
 
 
-def add_secret(value: object) -> None:
-    """Remember ``value`` (if a non-empty string) so it is masked from now on."""
+def _plain(ch: str) -> bool:
+    """Characters no encoder here changes: ASCII letters and digits."""
+    return ch.isascii() and ch.isalnum()
+
+
+def _hexes(value: int, width: int) -> List[str]:
+    text = f"{value:0{width}x}"
+    return sorted({text, text.upper()})
+
+
+def _escapes(ch: str) -> List[str]:
+    """One level of escaping of ``ch``: as is, backslash/JSON/repr/octal/XML escapes, URL encodings."""
+    if _plain(ch):
+        return [ch]
+    code = ord(ch)
+    forms = {ch, "\\" + ch}
+    if ch in _NAMED:
+        forms.add(_NAMED[ch])
+    if code < 0x100:
+        forms.update("\\x" + h for h in _hexes(code, 2))
+        forms.add(f"\\{code:03o}")
+    if code < 0x10000:
+        forms.update("\\u" + h for h in _hexes(code, 4))
+    else:
+        forms.update("\\U" + h for h in _hexes(code, 8))
+        high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+        forms.update(f"\\u{a}\\u{b}" for a in _hexes(high, 4) for b in _hexes(low, 4))
+    raw = ch.encode("utf-8", "surrogatepass")
+    if code >= 0x80:  # bytes' repr, byte by byte
+        forms.add("".join(f"\\x{b:02x}" for b in raw))
+    for case in (str.upper, str.lower):  # URL encoding, any safe set, either hex case
+        forms.add("".join(case(f"%{b:02x}") for b in raw))
+    if ch == " ":
+        forms.add("+")
+    forms.update(_XML.get(ch, ()))
+    return sorted(forms, key=lambda f: (-len(f), f))
+
+
+def _alternation(forms: Iterable[str]) -> str:
+    parts = sorted(set(forms), key=lambda f: (-len(f), f))
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
+def _once(ch: str) -> str:
+    """A regex for ``ch`` escaped at most once."""
+    return _alternation(re.escape(f) for f in _escapes(ch))
+
+
+def _twice(ch: str) -> str:
+    """A regex for ``ch`` escaped at most twice (each character of an escape escaped again)."""
+    if _plain(ch):
+        return re.escape(ch)
+    return _alternation("".join(_once(c) for c in form) for form in _escapes(ch))
+
+
+def _quoted(ch: str) -> List[str]:
+    """``ch`` as shell and PowerShell quoting write it inside a quoted string."""
+    forms = [ch]
+    if ch == "'":
+        forms += ["'\"'\"'", "'\\''"]  # sh: close, quoted quote, reopen (shlex.quote); and the '\'' idiom
+    if ch in _PS_QUOTES:
+        forms.append(ch * 2)  # PowerShell '...' literal
+    if ch in "\"$`":
+        forms.append("`" + ch)  # PowerShell "..." backtick escape
+    if ch == '"':
+        forms.append('""')
+    return forms
+
+
+def _char_pattern(ch: str) -> str:
+    return _alternation("".join(_twice(c) for c in form) for form in _quoted(ch))
+
+
+# -- base64 -------------------------------------------------------------------------------------------
+def _base64_cores(data: bytes) -> List[str]:
+    """Runs of base64 text that ``data`` gives wherever it sits in a larger encoded blob.
+
+    At each of the three byte alignments, the characters whose six bits all
+    come from ``data`` (so do not depend on what surrounds it).
+    """
+    out = []
+    for offset in range(3):
+        padded = b"\0" * offset + data + b"\0\0\0"
+        text = base64.b64encode(padded).decode("ascii")
+        start, end = 8 * offset, 8 * (offset + len(data))
+        first = -(-start // 6)
+        last = (end - 6) // 6
+        if last - first + 1 >= _MIN_BASE64_CORE:
+            out.append(text[first:last + 1])
+    return out
+
+
+def _base64_forms(secret: str) -> List[str]:
+    """The secret base64-encoded: whole (UTF-8 and UTF-16LE), and as it shows inside longer blobs."""
+    texts = {secret, secret.replace("'", "'\"'\"'"),
+             "".join(ch * 2 if ch in _PS_QUOTES else ch for ch in secret)}
+    forms = set()
+    for text in texts:
+        for data in (text.encode("utf-8", "surrogatepass"), text.encode("utf-16-le", "surrogatepass")):
+            whole = base64.b64encode(data).decode("ascii")
+            forms.add(whole)
+            forms.update(_base64_cores(data))
+    forms |= {f.replace("+", "-").replace("/", "_") for f in forms}  # the URL-safe alphabet
+    return sorted(forms, key=lambda f: (-len(f), f))
+
+
+class _Secret:
+    """One secret's pattern (its character-wise forms), a substring every match of it contains, and its
+    base64 forms (plain strings)."""
+
+    def __init__(self, secret: str) -> None:
+        self.pattern = re.compile("".join(_char_pattern(ch) for ch in secret))
+        runs = re.findall(r"[A-Za-z0-9]+", secret)
+        needle = max(runs, key=len) if runs else ""
+        self.needle = needle if len(needle) >= 2 else ""
+        self.base64 = _base64_forms(secret)
+
+    def spans(self, text: str) -> Iterator[Tuple[int, int]]:
+        if self.needle in text:
+            yield from (m.span() for m in self.pattern.finditer(text))
+        for form in self.base64:
+            at = text.find(form)
+            while at >= 0:
+                yield at, at + len(form)
+                at = text.find(form, at + len(form))
+
+
+# -- the registry ---------------------------------------------------------------------------------------
+def on_warning(callback: Optional[Callable[[str], None]]) -> None:
+    """Say through ``callback`` that a secret cannot be protected (and what was said before it was set)."""
+    global _warn
+    with _lock:
+        _warn = callback
+        pending, _pending[:] = list(_pending), []
+    if callback is not None:
+        for text in pending:
+            callback(text)
+
+
+def add_secret(value: object, name: str = "") -> None:
+    """Remember ``value`` (if a non-empty string) so it is masked from now on.
+
+    ``name`` (the key or variable it came from) is used only in the warning
+    about a secret too short to protect.
+    """
     if not isinstance(value, str) or not value.strip():
         return
+    if len(value.strip()) < MIN_LENGTH:
+        _short_secret(value, name)
+        return
+    if value in _secrets:
+        return
+    compiled = _Secret(value)
     with _lock:
-        if value not in _secrets:
-            _secrets.append(value)
-            _secrets.sort(key=len, reverse=True)  # longest first: no partial leaks
+        _secrets.setdefault(value, compiled)
+
+
+def _short_secret(value: str, name: str) -> None:
+    with _lock:
+        if value in _short:
+            return
+        _short.append(value)
+        what = f"the value of {name}" if name else "a secret value"
+        text = (f"{what} is shorter than {MIN_LENGTH} characters, so it cannot be kept out of output and logs "
+                f"(masking it would mask those characters everywhere): it is shown as is; use a longer secret")
+        callback = _warn
+        if callback is None:
+            _pending.append(text)
+    if callback is not None:
+        callback(text)
 
 
 def add_secrets(values: Iterable[object]) -> None:
@@ -33,26 +227,44 @@ def add_secrets(values: Iterable[object]) -> None:
 
 
 def redact(text: str) -> str:
-    """Return ``text`` with every known secret replaced by :data:`MASK`."""
+    """Return ``text`` with every form of every known secret replaced by :data:`MASK`.
+
+    Overlapping matches (of one secret's forms or of several secrets) are
+    masked as one span, so no part of any secret is left.
+    """
     if not _secrets or not text:
         return text
-    for secret in list(_secrets):
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+    spans = sorted(span for secret in list(_secrets.values()) for span in secret.spans(text) if span[1] > span[0])
+    if not spans:
+        return text
+    out, pos = [], 0
+    start, end = spans[0]
+    for next_start, next_end in spans[1:]:
+        if next_start <= end:
+            end = max(end, next_end)
+            continue
+        out += [text[pos:start], MASK]
+        pos, (start, end) = end, (next_start, next_end)
+    out += [text[pos:start], MASK, text[end:]]
+    return "".join(out)
 
 
 def redact_bytes(data: bytes) -> bytes:
     if not _secrets or not data:
         return data
-    for secret in list(_secrets):
-        raw = secret.encode("utf-8", "surrogateescape")
-        if raw in data:
-            data = data.replace(raw, MASK.encode())
-    return data
+    return redact(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+
+
+def multiline() -> int:
+    """The most newlines any form of a secret holds (output is split into lines; see ``ui.LineBuffer``)."""
+    return max((s.count("\n") for s in list(_secrets)), default=0)
 
 
 def clear() -> None:
-    """Forget every secret (for tests)."""
+    """Forget every secret and warning (for tests)."""
+    global _warn
     with _lock:
         _secrets.clear()
+        _short.clear()
+        _pending.clear()
+        _warn = None

@@ -37,7 +37,12 @@ def _escape_machine(text: str) -> str:
 
 
 class LineBuffer:
-    """A byte-stream listener that emits whole decoded lines; :meth:`flush` emits the rest."""
+    """A byte-stream listener that emits whole decoded lines, secrets masked; :meth:`flush` emits the rest.
+
+    Secrets are masked before a line is cleaned (a ``\r`` or trailing blank
+    inside a secret must not cut it in two). When a secret holds newlines,
+    the last lines wait until enough follows to tell whether they begin one.
+    """
 
     def __init__(self, emit: Callable[[str], None]) -> None:
         self._emit = emit
@@ -47,15 +52,22 @@ class LineBuffer:
     def __call__(self, data: bytes) -> None:
         with self._lock:
             self._pending += data
+            hold = redact.multiline()
+            if hold:
+                self._pending = redact.redact_bytes(self._pending)
             *lines, self._pending = self._pending.split(b"\n")
+            if hold:
+                lines, kept = lines[:max(0, len(lines) - hold)], lines[max(0, len(lines) - hold):]
+                self._pending = b"\n".join(kept + [self._pending])
         for line in lines:
-            self._emit(clean_line(line.decode("utf-8", "replace")))
+            self._emit(clean_line(redact.redact(line.decode("utf-8", "replace"))))
 
     def flush(self) -> None:
         with self._lock:
-            rest, self._pending = self._pending, b""
-        if rest.strip():
-            self._emit(clean_line(rest.decode("utf-8", "replace")))
+            rest, self._pending = redact.redact_bytes(self._pending), b""
+        *lines, tail = rest.split(b"\n")
+        for line in lines + ([tail] if tail.strip() else []):
+            self._emit(clean_line(redact.redact(line.decode("utf-8", "replace"))))
 
 
 class UI:
@@ -151,7 +163,7 @@ class UI:
         with self._lock:
             if self._progress is None:
                 self._progress = Progress(
-                    TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                    TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                     console=self._rich_console(), transient=True,
                 )
                 self._progress.start()
@@ -242,7 +254,8 @@ class ProgressObserver:
         def on_start(t: Any) -> None:
             progress = ui._progress_bar()
             state["progress"] = progress
-            state["task"] = progress.add_task(f"{self.build_ui.name}: {t.description}"[:60], total=t.total)
+            description = redact.redact(f"{self.build_ui.name}: {t.description}")[:60]
+            state["task"] = progress.add_task(description, total=t.total)
 
         def on_advance(t: Any, n: int) -> None:
             if "task" in state:

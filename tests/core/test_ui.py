@@ -81,3 +81,55 @@ def test_no_progress_bar_when_not_a_terminal(tmp_path):
     (tmp_path / "f").write_bytes(b"x" * 1000)
     relay.upload(tmp_path / "f", str(tmp_path / "g"))
     assert out.getvalue() == ""
+
+
+# -- secrets in every form (issue 13 §3) ------------------------------------------------------------
+def test_a_secret_is_masked_in_its_quoted_escaped_and_encoded_forms():
+    import base64
+    import json
+    import shlex
+    import urllib.parse
+
+    secret = "hunter2'x\"C:\\temp\\pw99\tT\nN é"
+    redact.add_secret(secret)
+    forms = [secret, shlex.quote(secret), secret.replace("'", "''"), json.dumps(secret), repr(secret),
+             repr(secret.encode()), repr(shlex.quote(secret)), json.dumps(repr(secret)),
+             urllib.parse.quote(secret), urllib.parse.quote_plus(secret), urllib.parse.quote(secret, safe=""),
+             base64.b64encode(secret.encode()).decode(), base64.b64encode(secret.encode("utf-16-le")).decode(),
+             base64.b64encode(b"user:" + secret.encode()).decode(),
+             base64.b64encode(f"$env:X = '{secret}'; more".encode("utf-16-le")).decode()]
+    for form in forms:
+        masked = redact.redact(f"before {form} after")
+        assert "hunter2" not in masked and "pw99" not in masked and "<sensitive>" in masked, (form, masked)
+    assert redact.redact("nothing here") == "nothing here"
+
+
+def test_overlapping_secrets_leave_no_part_of_either():
+    redact.add_secret("abcdef-one")
+    redact.add_secret("one-two-three")
+    assert redact.redact("x abcdef-one-two-three y") == "x <sensitive> y"
+
+
+def test_a_secret_with_newlines_split_across_chunks_and_lines_is_masked():
+    redact.add_secret("first-line\nsecond\rthird ")
+    lines = []
+    buf = LineBuffer(lines.append)
+    for chunk in (b"before first-li", b"ne\nsec", b"ond\rthird after\n", b"next\n"):
+        buf(chunk)
+    buf.flush()
+    assert lines == ["before <sensitive>after", "next"]
+
+
+def test_a_secret_too_short_to_protect_is_left_alone_and_warned_about_once(env):
+    path = env.template({"variables": {"pin": "x7", "token": "long-enough-9"}, "sensitive-variables": ["pin", "token"],
+                         "builders": [{"type": "null", "communicator": "local"}],
+                         "provisioners": [{"type": "shell-local", "inline": ["echo x7 long-enough-9 x7"]}]})
+    result = env.hatchway("build", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "null: x7 <sensitive> x7" in result.stdout
+    warning = "a secret value is shorter than 4 characters, so it cannot be kept out of output and logs"
+    assert (result.stdout + result.stderr).count(warning) == 1, result.stderr
+    result = env.hatchway("validate", str(env.template({
+        "builders": [{"type": "null", "communicator": "ssh", "ssh_host": "h", "ssh_username": "u",
+                      "ssh_password": "pw"}]}, "short.json")))
+    assert "Warning: the value of ssh_password is shorter than 4 characters" in result.stderr
