@@ -15,7 +15,7 @@ import datetime as _dt
 import sys
 import threading
 import time
-from typing import IO, Any, Callable, Dict, Generator, Optional, Tuple
+from typing import IO, Any, Callable, Dict, Generator, Optional, Set, Tuple
 
 from . import redact
 from .communicator import OutputStream
@@ -34,6 +34,18 @@ def clean_line(line: str) -> str:
 
 def _escape_machine(text: str) -> str:
     return text.replace(",", "%!(PACKER_COMMA)").replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _to_devnull(stream: IO[str]) -> None:
+    """Point ``stream``'s descriptor at /dev/null, so the buffered rest and the final flush do not fail."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (a StringIO): nothing to redirect
+        pass
 
 
 class LineBuffer:
@@ -95,6 +107,7 @@ class UI:
         self._console: Any = None
         self._progress: Any = None
         self._active_bars = 0
+        self._gone: Set[int] = set()
 
     # -- plumbing ------------------------------------------------------
     def _rich_console(self, err: bool = False) -> Any:
@@ -116,17 +129,25 @@ class UI:
                 console = self._progress.console if (self._progress is not None and not err) else self._rich_console(err)
                 console.print(Text(text, style=style or ""))
             else:
-                stream = self.err if err else self.out
-                stream.write(text + "\n")
-                stream.flush()
+                self._emit(self.err if err else self.out, text + "\n")
 
     def machine(self, target: str, kind: str, *data: str) -> None:
         """One ``timestamp,target,type,data...`` record (``-machine-readable``)."""
         fields = [str(int(time.time())), _escape_machine(target), _escape_machine(kind)]
         fields += [_escape_machine(redact.redact(str(d))) for d in data]
         with self._lock:
-            self.out.write(",".join(fields) + "\n")
-            self.out.flush()
+            self._emit(self.out, ",".join(fields) + "\n")
+
+    def _emit(self, stream: IO[str], text: str) -> None:
+        """Write and flush; a reader that went away (``| head``) silences the stream, the builds go on."""
+        if id(stream) in self._gone:
+            return
+        try:
+            stream.write(text)
+            stream.flush()
+        except BrokenPipeError:
+            self._gone.add(id(stream))
+            _to_devnull(stream)
 
     def color_of(self, build: str) -> str:
         with self._lock:
