@@ -176,6 +176,10 @@ def _variables(args: argparse.Namespace) -> Dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"-var {pair!r} is not KEY=VALUE")
+        try:
+            pair.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigError(f"-var {key!r}: the value is not UTF-8 text (set your terminal or script to UTF-8)") from None
         values[key] = value
     return values
 

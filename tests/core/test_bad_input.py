@@ -124,3 +124,9 @@ def test_piped_into_head_the_first_line_arrives_and_nothing_else_is_said(env: En
     result = subprocess.run(f"{sys.executable} -m hatchway.cli plugins --json | head -1", shell=True,
                             capture_output=True, text=True, env=env.env(), cwd=env.root, timeout=60)
     assert result.stdout == "{\n" and result.stderr == ""
+
+
+def test_a_var_that_is_not_utf8_is_one_clear_error(env: Env, template: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "hatchway.cli", "build", "-var", b"v=caf\xe9", str(template)],
+                            capture_output=True, text=True, env=env.env(), cwd=env.root, timeout=60)
+    one_error(result.returncode, result.stdout, result.stderr, "-var 'v': the value is not UTF-8 text")
