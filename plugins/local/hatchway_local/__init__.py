@@ -7,6 +7,7 @@ It needs no server, which makes it the communicator of first runs and tests.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import BinaryIO, Optional, Sequence, Union
 
@@ -33,6 +34,7 @@ class LocalCommunicator(hatchway.Communicator):
 
     name = "local"
     Config = LocalConfig
+    windows_paths = os.name == "nt"
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
