@@ -223,11 +223,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     def on_signal(signum: int, frame: Any) -> None:
         interrupted.append(signum)
         if len(interrupted) == 1:
-            ui.error("Interrupt received. Cleaning up... (interrupt again to stop at once)")
+            ui.interrupted("Interrupt received. Cleaning up... (interrupt again to stop at once)")
             runner.interrupt()
             return
         left = runner.left_behind()
-        ui.error("Stopped at once. Left behind, to clean up by hand:" if left else "Stopped at once.")
+        ui.interrupted("Stopped at once. Left behind, to clean up by hand:" if left else "Stopped at once.")
         for line in left:
             ui.error(f"  - {line}")
         ui.close()

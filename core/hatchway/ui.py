@@ -174,6 +174,28 @@ class UI:
         else:
             self._write(text, "bold red", err=True)
 
+    def interrupted(self, text: str) -> None:
+        """An interrupt notice (an error), starting on a line of its own on a terminal.
+
+        The terminal has just echoed ``^C`` where the cursor was: at the end of
+        a progress bar, or of the last line. Live bars are taken down for the
+        message (they are transient: their line is erased) and drawn again below.
+        """
+        with self._lock:
+            if self.machine_readable:
+                self.error(text)
+                return
+            if self._progress is not None:
+                self._progress.stop()
+                try:
+                    self.error(text)
+                finally:
+                    self._progress.start()
+                return
+            if bool(getattr(self.err, "isatty", lambda: False)()):
+                self._emit(self.err, "\n")
+            self.error(text)
+
     def build(self, name: str) -> "BuildUI":
         return BuildUI(self, name)
 
