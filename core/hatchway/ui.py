@@ -64,6 +64,8 @@ class LineBuffer:
     def __call__(self, data: bytes) -> None:
         with self._lock:
             self._pending += data
+            if b"\n" not in data:  # no line completed: nothing to emit yet
+                return
             hold = redact.multiline()
             if hold:
                 self._pending = redact.redact_bytes(self._pending)
