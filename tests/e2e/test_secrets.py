@@ -333,7 +333,7 @@ class Crasher(hatchway.Provisioner):
     def provision(self, ctx):
         ctx.ui.say("about to crash with " + self.config.word)
         def deeper(word):
-            raise RuntimeError("unexpected failure holding " + word)
+            raise RuntimeError("unexpected failure holding " + word + " " + repr(word))
         deeper(self.config.word)
 
 @hatchway.hookimpl
@@ -347,17 +347,17 @@ def test_a_plugin_crash_keeps_secrets_out_of_its_message_and_traceback(tmp_path:
     root.mkdir()
     env = Env(root)
     env.add_plugin("hatchway-crasher", "hatchway_crasher", CRASHER_PLUGIN)
-    path = env.template({"variables": {"token": TOKEN}, "sensitive-variables": ["token"],
+    path = env.template({"variables": {"token": TOKEN, "quoted": QUOTED}, "sensitive-variables": ["token", "quoted"],
                          "builders": [{"type": "null", "name": "crash", "communicator": "local"}],
-                         "provisioners": [{"type": "crasher", "word": "{{user `token`}}"}]})
+                         "provisioners": [{"type": "crasher", "word": "{{user `token`}}{{user `quoted`}}"}]})
     log = tmp_path / "debug.log"
     status, out, err = run_cli(env, "build", "-debug", str(path), HATCHWAY_LOG_PATH=str(log))
     logged = log.read_bytes()
-    assert leaks(out + err + logged, {"token": (TOKEN, "")}) == []
+    assert leaks(out + err + logged, {"token": (TOKEN, ""), "quoted": (QUOTED, "")}) == []
     assert status == 1
     assert b"crash: about to crash with <sensitive>" in out
     assert (b"Build failed: internal error in a plugin or in Hatchway: RuntimeError: unexpected failure holding "
-            b"<sensitive>") in out + err
+            b"<sensitive> '<sensitive>'") in out + err  # as is and its repr, escaped quotes, \\t and \\n
     assert b"Traceback (most recent call last)" in logged and b"in deeper" in logged  # the traceback is there
 
 
