@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import re
 import threading
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Pattern, Tuple
 
 __all__ = ["add_secret", "add_secrets", "redact", "redact_bytes", "clear", "on_warning", "MASK", "MIN_LENGTH"]
 
@@ -142,38 +142,77 @@ def _base64_cores(data: bytes) -> List[str]:
 
 
 def _base64_forms(secret: str) -> List[str]:
-    """The secret base64-encoded: whole (UTF-8 and UTF-16LE), and as it shows inside longer blobs."""
+    """The secret base64-encoded: whole and as it shows inside longer blobs, of UTF-8 and of UTF-16LE
+    (PowerShell's ``-EncodedCommand``), of the secret as written and as sh or PowerShell quote it; and
+    those UTF-8 forms once more inside a UTF-16LE blob (a script holding base64 arguments, itself encoded)."""
     texts = {secret, secret.replace("'", "'\"'\"'"),
              "".join(ch * 2 if ch in _PS_QUOTES else ch for ch in secret)}
     forms = set()
     for text in texts:
-        for data in (text.encode("utf-8", "surrogatepass"), text.encode("utf-16-le", "surrogatepass")):
+        for encoding in ("utf-8", "utf-16-le"):
+            data = text.encode(encoding, "surrogatepass")
             whole = base64.b64encode(data).decode("ascii")
+            cores = _base64_cores(data)
             forms.add(whole)
-            forms.update(_base64_cores(data))
+            forms.update(cores)
+            if encoding == "utf-8":
+                for inner in [whole.rstrip("=")] + cores:
+                    forms.update(_base64_cores(inner.encode("utf-16-le")))
     forms |= {f.replace("+", "-").replace("/", "_") for f in forms}  # the URL-safe alphabet
     return sorted(forms, key=lambda f: (-len(f), f))
 
 
 class _Secret:
-    """One secret's pattern (its character-wise forms), a substring every match of it contains, and its
-    base64 forms (plain strings)."""
+    """One secret: a pattern of its character-wise forms and a substring every match of it contains."""
 
     def __init__(self, secret: str) -> None:
         self.pattern = re.compile("".join(_char_pattern(ch) for ch in secret))
         runs = re.findall(r"[A-Za-z0-9]+", secret)
         needle = max(runs, key=len) if runs else ""
         self.needle = needle if len(needle) >= 2 else ""
-        self.base64 = _base64_forms(secret)
 
     def spans(self, text: str) -> Iterator[Tuple[int, int]]:
         if self.needle in text:
             yield from (m.span() for m in self.pattern.finditer(text))
-        for form in self.base64:
-            at = text.find(form)
-            while at >= 0:
+
+
+#: The base64 forms of every secret, by their first :data:`_MIN_BASE64_CORE` characters, and a pattern
+#: finding those beginnings (overlapping, in one pass however many secrets there are).
+_base64_index: Dict[str, List[str]] = {}
+_base64_starts: Optional[Pattern[str]] = None
+
+
+def _index_base64(forms: Iterable[str]) -> None:
+    """Add ``forms`` to the index (the caller holds the lock)."""
+    global _base64_starts
+    for form in forms:
+        known = _base64_index.setdefault(form[:_MIN_BASE64_CORE], [])
+        if form not in known:
+            known.append(form)
+    starts = _trie(sorted(_base64_index))
+    _base64_starts = re.compile(f"(?=({starts}))") if _base64_index else None
+
+
+def _trie(words: List[str]) -> str:
+    """A regex matching any of ``words`` (all of one length), factored by common prefixes (fast in ``re``)."""
+    if not words or not words[0]:
+        return ""
+    groups: Dict[str, List[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(word[1:])
+    parts = [re.escape(first) + _trie(rest) for first, rest in groups.items()]
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
+def _base64_spans(text: str) -> Iterator[Tuple[int, int]]:
+    starts = _base64_starts
+    if starts is None:
+        return
+    for match in starts.finditer(text):
+        at = match.start()
+        for form in _base64_index.get(match.group(1), ()):
+            if text.startswith(form, at):
                 yield at, at + len(form)
-                at = text.find(form, at + len(form))
 
 
 # -- the registry ---------------------------------------------------------------------------------------
@@ -202,8 +241,10 @@ def add_secret(value: object, name: str = "") -> None:
     if value in _secrets:
         return
     compiled = _Secret(value)
+    forms = _base64_forms(value)
     with _lock:
-        _secrets.setdefault(value, compiled)
+        if _secrets.setdefault(value, compiled) is compiled:
+            _index_base64(forms)
 
 
 def _short_secret(value: str, name: str) -> None:
@@ -234,7 +275,9 @@ def redact(text: str) -> str:
     """
     if not _secrets or not text:
         return text
-    spans = sorted(span for secret in list(_secrets.values()) for span in secret.spans(text) if span[1] > span[0])
+    found = [span for secret in list(_secrets.values()) for span in secret.spans(text)]
+    found += _base64_spans(text)
+    spans = sorted(span for span in found if span[1] > span[0])
     if not spans:
         return text
     out, pos = [], 0
@@ -265,6 +308,8 @@ def clear() -> None:
     global _warn
     with _lock:
         _secrets.clear()
+        _base64_index.clear()
+        _index_base64(())
         _short.clear()
         _pending.clear()
         _warn = None

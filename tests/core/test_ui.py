@@ -97,10 +97,13 @@ def test_a_secret_is_masked_in_its_quoted_escaped_and_encoded_forms():
              urllib.parse.quote(secret), urllib.parse.quote_plus(secret), urllib.parse.quote(secret, safe=""),
              base64.b64encode(secret.encode()).decode(), base64.b64encode(secret.encode("utf-16-le")).decode(),
              base64.b64encode(b"user:" + secret.encode()).decode(),
-             base64.b64encode(f"$env:X = '{secret}'; more".encode("utf-16-le")).decode()]
+             base64.b64encode(f"$env:X = '{secret}'; more".encode("utf-16-le")).decode(),
+             # a script holding the secret as a base64 argument, run as PowerShell's -EncodedCommand
+             base64.b64encode(f"$a = '{base64.b64encode(secret.encode()).decode()}'".encode("utf-16-le")).decode()]
     for form in forms:
         masked = redact.redact(f"before {form} after")
         assert "hunter2" not in masked and "pw99" not in masked and "<sensitive>" in masked, (form, masked)
+        assert form not in masked, (form, masked)
     assert redact.redact("nothing here") == "nothing here"
 
 
