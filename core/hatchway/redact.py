@@ -24,6 +24,7 @@ reported once through the warning callback (:func:`on_warning`).
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import threading
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Pattern, Tuple
@@ -59,12 +60,19 @@ def _hexes(value: int, width: int) -> List[str]:
     return sorted({text, text.upper()})
 
 
-def _escapes(ch: str) -> List[str]:
-    """One level of escaping of ``ch``: as is, backslash/JSON/repr/octal/XML escapes, URL encodings."""
+def _backslashed(ch: str) -> List[str]:
+    """``ch`` under one level of backslash escaping (C, JSON, ``repr`` of text and bytes, ``printf %q``).
+
+    A backslash itself is always escaped at this level: an escaper that left
+    it raw would be undone by its reader. (Keeping each level consistent also
+    keeps matching linear: a run of backslashes parses one way per level.)
+    """
     if _plain(ch):
         return [ch]
     code = ord(ch)
-    forms = {ch, "\\" + ch}
+    forms = {"\\" + ch}
+    if ch != "\\":
+        forms.add(ch)
     if ch in _NAMED:
         forms.add(_NAMED[ch])
     if code < 0x100:
@@ -76,15 +84,26 @@ def _escapes(ch: str) -> List[str]:
         forms.update("\\U" + h for h in _hexes(code, 8))
         high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
         forms.update(f"\\u{a}\\u{b}" for a in _hexes(high, 4) for b in _hexes(low, 4))
-    raw = ch.encode("utf-8", "surrogatepass")
     if code >= 0x80:  # bytes' repr, byte by byte
-        forms.add("".join(f"\\x{b:02x}" for b in raw))
-    for case in (str.upper, str.lower):  # URL encoding, any safe set, either hex case
-        forms.add("".join(case(f"%{b:02x}") for b in raw))
+        forms.add("".join(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogatepass")))
+    return sorted(forms)
+
+
+def _url_encoded(ch: str) -> List[str]:
+    """``ch`` URL-encoded with any safe set (``quote``, ``quote_plus``, a client's own), either hex case."""
+    if _plain(ch):
+        return [ch]
+    raw = ch.encode("utf-8", "surrogatepass")
+    forms = {"".join(case(f"%{b:02x}") for b in raw) for case in (str.upper, str.lower)}
+    if ch != "%":  # a % left as it is would be read as an escape
+        forms.add(ch)
     if ch == " ":
         forms.add("+")
-    forms.update(_XML.get(ch, ()))
-    return sorted(forms, key=lambda f: (-len(f), f))
+    return sorted(forms)
+
+
+def _xml_escaped(ch: str) -> List[str]:
+    return [ch, *_XML.get(ch, ())]
 
 
 def _alternation(forms: Iterable[str]) -> str:
@@ -92,34 +111,48 @@ def _alternation(forms: Iterable[str]) -> str:
     return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
 
 
-def _once(ch: str) -> str:
-    """A regex for ``ch`` escaped at most once."""
-    return _alternation(re.escape(f) for f in _escapes(ch))
-
-
-def _twice(ch: str) -> str:
-    """A regex for ``ch`` escaped at most twice (each character of an escape escaped again)."""
-    if _plain(ch):
+@functools.lru_cache(maxsize=4096)
+def _escaped(escape: Callable[[str], List[str]], times: int, ch: str) -> str:
+    """A regex of ``ch`` under ``escape`` applied ``times`` times (0: as it is)."""
+    if times == 0 or _plain(ch):
         return re.escape(ch)
-    return _alternation("".join(_once(c) for c in form) for form in _escapes(ch))
+    return _alternation("".join(_escaped(escape, times - 1, c) for c in form) for form in escape(ch))
 
 
-def _quoted(ch: str) -> List[str]:
-    """``ch`` as shell and PowerShell quoting write it inside a quoted string."""
-    forms = [ch]
-    if ch == "'":
-        forms += ["'\"'\"'", "'\\''"]  # sh: close, quoted quote, reopen (shlex.quote); and the '\'' idiom
-    if ch in _PS_QUOTES:
-        forms.append(ch * 2)  # PowerShell '...' literal
-    if ch in "\"$`":
-        forms.append("`" + ch)  # PowerShell "..." backtick escape
-    if ch == '"':
-        forms.append('""')
-    return forms
+#: The encodings a whole secret may pass through, each applied consistently to every character:
+#: (escape, how many times).
+_LEVELS: List[Tuple[Callable[[str], List[str]], int]] = [
+    (_xml_escaped, 1), (_backslashed, 1), (_backslashed, 2), (_url_encoded, 1), (_url_encoded, 2)]
 
 
-def _char_pattern(ch: str) -> str:
-    return _alternation("".join(_twice(c) for c in form) for form in _quoted(ch))
+def _sh_quoted(text: str) -> str:
+    return text.replace("'", "'\"'\"'")  # close, a quoted quote, reopen: as shlex.quote and {{.Vars}} write it
+
+
+#: How a secret is written inside a quoted string, each applied to the whole secret: as it is; inside
+#: sh '...' (shlex.quote's '"'"' and the '\'' idiom); inside a PowerShell '...' literal (quotes doubled)
+#: and "..." string (backtick escapes).
+_QUOTINGS: List[Callable[[str], str]] = [
+    lambda text: text,
+    _sh_quoted,
+    lambda text: text.replace("'", "'\\''"),
+    lambda text: "".join(ch * 2 if ch in _PS_QUOTES else ch for ch in text),
+    lambda text: "".join("`" + ch if ch in "\"$`" else ch for ch in text),
+]
+
+
+def _secret_pattern(secret: str) -> str:
+    """Every form of ``secret``: as each of the :data:`_QUOTINGS` writes it, then under each of the
+    :data:`_LEVELS` of escaping or encoding. Each is applied to the whole secret (a writer quotes or
+    escapes all of it the same way), which also keeps matching linear in the text."""
+    forms: List[str] = []
+    for quoting in _QUOTINGS:
+        quoted = quoting(secret)
+        for escape, times in _LEVELS:
+            pattern = "".join(_escaped(escape, times, ch) for ch in quoted)
+            if pattern not in forms:
+                forms.append(pattern)
+    return "|".join(forms)
 
 
 # -- base64 -------------------------------------------------------------------------------------------
@@ -145,8 +178,7 @@ def _base64_forms(secret: str) -> List[str]:
     """The secret base64-encoded: whole and as it shows inside longer blobs, of UTF-8 and of UTF-16LE
     (PowerShell's ``-EncodedCommand``), of the secret as written and as sh or PowerShell quote it; and
     those UTF-8 forms once more inside a UTF-16LE blob (a script holding base64 arguments, itself encoded)."""
-    texts = {secret, secret.replace("'", "'\"'\"'"),
-             "".join(ch * 2 if ch in _PS_QUOTES else ch for ch in secret)}
+    texts = {quoting(secret) for quoting in _QUOTINGS}
     forms = set()
     for text in texts:
         for encoding in ("utf-8", "utf-16-le"):
@@ -163,13 +195,24 @@ def _base64_forms(secret: str) -> List[str]:
 
 
 class _Secret:
-    """One secret: a pattern of its character-wise forms and a substring every match of it contains."""
+    """One secret: a pattern of its forms, compiled when first needed, and a substring every match holds.
+
+    Most secrets never show up at all: the pattern (large, slow to compile)
+    is compiled only once a text holds the needle.
+    """
 
     def __init__(self, secret: str) -> None:
-        self.pattern = re.compile("".join(_char_pattern(ch) for ch in secret))
+        self.secret = secret
+        self._pattern: Optional[Pattern[str]] = None
         runs = re.findall(r"[A-Za-z0-9]+", secret)
         needle = max(runs, key=len) if runs else ""
         self.needle = needle if len(needle) >= 2 else ""
+
+    @property
+    def pattern(self) -> Pattern[str]:
+        if self._pattern is None:
+            self._pattern = re.compile(_secret_pattern(self.secret))
+        return self._pattern
 
     def spans(self, text: str) -> Iterator[Tuple[int, int]]:
         if self.needle in text:

@@ -1,6 +1,10 @@
 """What a person sees: Packer-style lines, colours per build, progress bars, machine-readable records."""
 import io
+import json
 import os
+import shlex
+
+import pytest
 
 from hatchway import redact
 from hatchway.communicator import Target
@@ -136,3 +140,17 @@ def test_a_secret_too_short_to_protect_is_left_alone_and_warned_about_once(env):
         "builders": [{"type": "null", "communicator": "ssh", "ssh_host": "h", "ssh_username": "u",
                       "ssh_password": "pw"}]}, "short.json")))
     assert "Warning: the value of ssh_password is shorter than 4 characters" in result.stderr
+
+
+@pytest.mark.timeout(60)
+def test_runs_of_backslashes_and_quotes_do_not_make_matching_explode():
+    """Each quoting and escaping applies to the whole secret, so a run of 30 parses one way per form
+    (per-character choices made a failing match try 3**30 ways)."""
+    for unit in ("\\", "'", '"', "\\'\"%$`"):
+        redact.clear()
+        secret = "ab" + unit * 30 + "cd"
+        redact.add_secret(secret)
+        near_miss = "ab" + (unit + "\\'\"") * 60 + "ce"
+        assert redact.redact(near_miss) == near_miss
+        masked = redact.redact(f"x {secret!r} {json.dumps(secret)} {shlex.quote(secret)} y")
+        assert masked.count("<sensitive>") == 3 and "ab" not in masked and "cd" not in masked, masked
