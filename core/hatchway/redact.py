@@ -13,9 +13,10 @@ of text and of bytes, ``\\xHH``, ``\\uHHHH``, octal), escaped twice (a
 (``quote``, ``quote_plus``, any safe set, either hex case, twice), and
 base64 (standard and URL-safe, of UTF-8 and of UTF-16LE as PowerShell's
 ``-EncodedCommand`` uses), also where it sits inside a larger base64 blob
-(Basic auth, an encoded script). Each character of a secret may take any of
-its forms independently, so mixes (a shell-quoted secret inside a ``repr``)
-are caught too. Overlapping secrets are masked as the union of their spans.
+(Basic auth, an encoded script). A quoting and then an encoding apply to the
+whole secret, so mixes (a shell-quoted secret inside a ``repr``) are caught,
+and matching stays linear in the text. Overlapping secrets are masked as the
+union of their spans.
 
 A secret shorter than :data:`MIN_LENGTH` characters cannot be protected
 (masking it would mask those characters in all text): it is left alone and
