@@ -104,7 +104,8 @@ def _url_encoded(ch: str) -> List[str]:
 
 
 def _xml_escaped(ch: str) -> List[str]:
-    return [ch, *_XML.get(ch, ())]
+    """``ch`` as it is, XML-escaped (SOAP bodies), or a newline as a terminal or Windows writes it."""
+    return [ch, *_XML.get(ch, ()), *(["\r\n"] if ch == "\n" else [])]
 
 
 def _alternation(forms: Iterable[str]) -> str:

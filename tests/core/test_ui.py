@@ -125,6 +125,11 @@ def test_a_secret_with_newlines_split_across_chunks_and_lines_is_masked():
         buf(chunk)
     buf.flush()
     assert lines == ["before <sensitive>after", "next"]
+    lines.clear()
+    for chunk in (b"on a pty: first-line\r", b"\nsecond\rthird \r\n", b"next\r\n"):  # \n written as \r\n
+        buf(chunk)
+    buf.flush()
+    assert lines == ["on a pty: <sensitive>", "next"]
 
 
 def test_a_secret_too_short_to_protect_is_left_alone_and_warned_about_once(env):
