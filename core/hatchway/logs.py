@@ -29,7 +29,9 @@ def setup_logging(debug: bool = False, environ: Optional[dict] = None) -> Option
     enabled = path or env.get("HATCHWAY_LOG", "") not in ("", "0") or debug
     if not enabled:
         return None
-    handler: logging.Handler = logging.FileHandler(path, encoding="utf-8") if path else logging.StreamHandler()
+    # backslashreplace: a name that is not UTF-8 (a remote file's) is logged escaped, not a logging error
+    handler: logging.Handler = (logging.FileHandler(path, encoding="utf-8", errors="backslashreplace") if path
+                                else logging.StreamHandler())
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"))
     root = logging.getLogger("hatchway")
     root.addHandler(handler)

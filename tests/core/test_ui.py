@@ -159,3 +159,22 @@ def test_runs_of_backslashes_and_quotes_do_not_make_matching_explode():
         assert redact.redact(near_miss) == near_miss
         masked = redact.redact(f"x {secret!r} {json.dumps(secret)} {shlex.quote(secret)} y")
         assert masked.count("<sensitive>") == 3 and "ab" not in masked and "cd" not in masked, masked
+
+
+def test_the_log_file_takes_names_that_are_not_utf8_and_masks_secrets(tmp_path, capsys):
+    import logging
+
+    from hatchway.logs import setup_logging
+
+    redact.add_secret("log-s3cret'x")
+    handler = setup_logging(environ={"HATCHWAY_LOG_PATH": str(tmp_path / "log")})
+    try:
+        logging.getLogger("hatchway.test").warning("skipping %s with %r", "caf\udce9", "log-s3cret'x")
+    finally:
+        for name in ("hatchway", "hatchway_local", "hatchway_ssh", "hatchway_docker", "hatchway_winrm", "paramiko",
+                     "winrm", "docker"):
+            logging.getLogger(name).removeHandler(handler)
+        handler.close()
+    logged = (tmp_path / "log").read_text()
+    assert "skipping caf\\udce9 with \"<sensitive>\"" in logged, logged
+    assert "Logging error" not in capsys.readouterr().err
