@@ -179,7 +179,8 @@ def _variables(args: argparse.Namespace) -> Dict[str, str]:
         try:
             pair.encode("utf-8")
         except UnicodeEncodeError:
-            raise ConfigError(f"-var {key!r}: the value is not UTF-8 text (set your terminal or script to UTF-8)") from None
+            raise ConfigError(f"-var {key!r}: the value is not UTF-8 text "
+                              f"(set your terminal or script to UTF-8)") from None
         values[key] = value
     return values
 

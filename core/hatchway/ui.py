@@ -51,7 +51,7 @@ def _to_devnull(stream: IO[str]) -> None:
 class LineBuffer:
     """A byte-stream listener that emits whole decoded lines, secrets masked; :meth:`flush` emits the rest.
 
-    Secrets are masked before a line is cleaned (a ``\r`` or trailing blank
+    Secrets are masked before a line is cleaned (a ``\\r`` or trailing blank
     inside a secret must not cut it in two). When a secret holds newlines,
     the last lines wait until enough follows to tell whether they begin one.
     """
@@ -208,7 +208,8 @@ class UI:
         with self._lock:
             if self._progress is None:
                 self._progress = Progress(
-                    TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                    TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
+                    TransferSpeedColumn(),
                     console=self._rich_console(), transient=True,
                 )
                 self._progress.start()

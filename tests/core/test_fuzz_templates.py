@@ -180,12 +180,13 @@ def test_deep_nesting_is_one_clear_error(tmp_path_factory, capsys, case):
 def test_huge_integers_are_one_clear_error(tmp_path_factory, capsys, digits, negative, where):
     number = ("-" if negative else "") + "9" * digits
     root = tmp_path_factory.mktemp("fuzz")
-    template = {"variables": '{"v": %s}' % number, "builders": '[{"type": "null", "ssh_port": %s}]' % number}
-    text = '{"builders": [{"type": "null"}]}' if where == "var-file" else '{"%s": %s}' % (
-        where, template[where]) if where == "variables" else '{"builders": %s}' % template["builders"]
-    (root / "t.json").write_text(text)
+    texts = {"variables": '{"variables": {"v": %s}, "builders": [{"type": "null"}]}' % number,
+             "builders": '{"builders": [{"type": "null", "ssh_port": %s}]}' % number,
+             "var-file": '{"builders": [{"type": "null"}]}'}
+    (root / "t.json").write_text(texts[where])
     (root / "vars.json").write_text('{"v": %s}' % number)
-    argv = ["validate"] + (["-var-file", str(root / "vars.json")] if where == "var-file" else []) + [str(root / "t.json")]
+    var_file = ["-var-file", str(root / "vars.json")] if where == "var-file" else []
+    argv = ["validate", *var_file, str(root / "t.json")]
     code, _, err = _run(capsys, *argv)
     assert code == 1
     assert_one_clear_error(err)
@@ -204,7 +205,8 @@ def test_a_lone_surrogate_is_one_clear_error(tmp_path_factory, capsys, code_poin
              "var-file": '{"builders": [{"type": "null"}]}'}
     (root / "t.json").write_text(texts[where])
     (root / "vars.json").write_text('{"v": "%s"}' % escape)
-    argv = ["validate"] + (["-var-file", str(root / "vars.json")] if where == "var-file" else []) + [str(root / "t.json")]
+    var_file = ["-var-file", str(root / "vars.json")] if where == "var-file" else []
+    argv = ["validate", *var_file, str(root / "t.json")]
     code, _, err = _run(capsys, *argv)
     assert code == 1
     assert_one_clear_error(err)

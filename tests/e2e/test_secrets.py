@@ -236,7 +236,8 @@ def test_no_secret_anywhere_in_a_failing_debug_build(mode: str, tmp_path: Path, 
     assert status == 1
     echoed = len([s for s, _ in secrets.values() if "'" not in s])
     for name in ("ssh-ok", "bastion-ok", "proxy-ok", "winrm-ok", "docker-ok"):
-        assert f"{name}: every secret: " + " ".join(["<sensitive>"] * echoed) in text.replace("%!(PACKER_COMMA)", ","), name
+        every = f"{name}: every secret: " + " ".join(["<sensitive>"] * echoed)
+        assert every in text.replace("%!(PACKER_COMMA)", ","), name
         assert f"{name}: from the environment: <sensitive> <sensitive>" in text, name
         assert f"{name}: on stderr: <sensitive>" in text, name
         assert f"{name}: quoted: <sensitive>|" in text, name
