@@ -322,7 +322,9 @@ def redact(text: str) -> str:
         return text
     found = [span for secret in list(_secrets.values()) for span in secret.spans(text)]
     found += _base64_spans(text)
-    spans = sorted(span for span in found if span[1] > span[0])
+    masks = [(m.start(), m.end()) for m in re.finditer(re.escape(MASK), text)] if MASK in text else []
+    spans = sorted(span for span in found if span[1] > span[0]  # masking twice changes nothing
+                   and not any(start <= span[0] and span[1] <= end for start, end in masks))
     if not spans:
         return text
     out, pos = [], 0

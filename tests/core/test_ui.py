@@ -115,6 +115,8 @@ def test_overlapping_secrets_leave_no_part_of_either():
     redact.add_secret("abcdef-one")
     redact.add_secret("one-two-three")
     assert redact.redact("x abcdef-one-two-three y") == "x <sensitive> y"
+    redact.add_secret("sensitive")  # a secret inside the mask: masking again changes nothing
+    assert redact.redact(redact.redact("a sensitive b")) == "a <sensitive> b"
 
 
 def test_a_secret_with_newlines_split_across_chunks_and_lines_is_masked():
