@@ -13,6 +13,7 @@ import logging
 import ntpath
 import os
 import posixpath
+import re
 import threading
 import time
 from pathlib import Path
@@ -63,9 +64,24 @@ def _is_remote_dir_spelling(path: str) -> bool:
     return path.endswith("/") or path.endswith("\\")
 
 
-def remote_basename(path: str) -> str:
-    stripped = path.rstrip("/\\")
-    return ntpath.basename(stripped) if "\\" in stripped else posixpath.basename(stripped)
+#: A Windows path: a drive (``C:\\``, ``c:/``, ``C:``) or a UNC share (``\\\\server``).
+_WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:(?:[\\/]|$)|\\\\)")
+
+
+def remote_basename(path: str, windows: Optional[bool] = None) -> str:
+    """The last name in a remote path.
+
+    ``\\`` separates names only in a Windows path; on a POSIX machine it is a
+    character of the name (``/srv/a\\b.txt`` is ``a\\b.txt``). ``windows`` is
+    the communicator's :attr:`~hatchway.Communicator.windows_paths`; when it
+    is ``None``, a path is Windows' if it starts with a drive or a UNC share,
+    or has a ``\\`` and no ``/``.
+    """
+    if windows is None:
+        windows = bool(_WINDOWS_PATH.match(path)) or ("\\" in path and "/" not in path)
+    if windows:
+        return ntpath.basename(path.rstrip("/\\"))
+    return posixpath.basename(path.rstrip("/") or path)
 
 
 def remote_join(directory: str, name: str) -> str:
@@ -232,7 +248,7 @@ class Relay:
             spelled = os.fspath(destination)  # type: ignore[arg-type]
             local = Path(os.path.expanduser(spelled))
             if (spelled.endswith("/") or spelled.endswith(os.sep)) and not _is_remote_dir_spelling(source):
-                local = local / remote_basename(source)
+                local = local / remote_basename(source, self.communicator.windows_paths)
             local.parent.mkdir(parents=True, exist_ok=True)
         transfer = transfer or Transfer(f"{source} => {getattr(local, 'name', local)}")
         self.hook.download(source=remote, destination=local, exclude=list(exclude), transfer=transfer)
