@@ -218,7 +218,7 @@ def extract_tar(stream: BinaryIO, destination: Path, exclude: Sequence[str] = ()
             rel = _safe_name(member.name, strip)
             if rel is None:
                 continue
-            if is_excluded(rel, exclude):
+            if is_excluded(rel, exclude, member.isdir()):
                 continue
             target = destination.joinpath(*rel.split("/"))
             if not _inside(destination, target.parent):

@@ -8,9 +8,8 @@ sensitive template variables when a template is loaded, config fields marked
 from __future__ import annotations
 
 import threading
-from typing import Iterable
 
-__all__ = ["add_secret", "add_secrets", "redact", "redact_bytes", "clear", "MASK"]
+__all__ = ["add_secret", "redact", "clear", "MASK"]
 
 MASK = "<sensitive>"
 _lock = threading.Lock()
@@ -27,11 +26,6 @@ def add_secret(value: object) -> None:
             _secrets.sort(key=len, reverse=True)  # longest first: no partial leaks
 
 
-def add_secrets(values: Iterable[object]) -> None:
-    for value in values:
-        add_secret(value)
-
-
 def redact(text: str) -> str:
     """Return ``text`` with every known secret replaced by :data:`MASK`."""
     if not _secrets or not text:
@@ -40,16 +34,6 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
-
-
-def redact_bytes(data: bytes) -> bytes:
-    if not _secrets or not data:
-        return data
-    for secret in list(_secrets):
-        raw = secret.encode("utf-8", "surrogateescape")
-        if raw in data:
-            data = data.replace(raw, MASK.encode())
-    return data
 
 
 def clear() -> None:

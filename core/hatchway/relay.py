@@ -14,7 +14,6 @@ import ntpath
 import os
 import posixpath
 import threading
-import time
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Optional, Sequence, Union
 
@@ -24,11 +23,16 @@ import pluggy
 from . import hookspecs
 from .communicator import Communicator, OutputStream, Transfer
 from .durations import Duration
-from .errors import CommunicatorError, ConnectError, RemotePathError, RetryableConnectError, BuildCancelled
+from .errors import BuildCancelled, CommunicatorError, ConnectError, HatchwayError, RemotePathError, RetryableConnectError
+from .files import exclude_problems
+from .retry import Backoff, retry
 
 __all__ = ["Relay", "CommandResult", "remote_join", "remote_basename"]
 
 log = logging.getLogger("hatchway.relay")
+
+#: The waits between connection attempts: 0.2 s doubling to 5 s.
+CONNECT_BACKOFF = Backoff(0.2, 2.0, 5.0)
 
 _HOOKS = ("connect", "execute", "upload", "download", "disconnect", "cleanup")
 
@@ -76,6 +80,12 @@ def remote_join(directory: str, name: str) -> str:
     return directory.rstrip("/\\") + sep + name
 
 
+def _check_excludes(exclude: Sequence[str]) -> None:
+    problems = exclude_problems(exclude)
+    if problems:
+        raise HatchwayError("bad exclude patterns (gitignore-style): " + "; ".join(problems))
+
+
 class Relay:
     """Calls one build's communicator through its hooks."""
 
@@ -89,9 +99,6 @@ class Relay:
         self.hook = self.pm.hook
         self._cleaned = False
         self._lock = threading.Lock()
-
-    def add_observer(self, observer: Any, name: Optional[str] = None) -> None:
-        self.pm.register(observer, name=name or f"observer-{type(observer).__name__}-{id(observer)}")
 
     # -- connect -------------------------------------------------------
     def connect(self) -> None:
@@ -120,23 +127,17 @@ class Relay:
 
     def _retry_connect(self, timeout: float, cancelled: threading.Event,
                        on_retry: Callable[[BaseException, int], None]) -> None:
-        deadline = time.monotonic() + max(timeout, 0.0)
-        delay, attempt = 0.2, 0
-        while True:
-            attempt += 1
-            try:
-                self.hook.connect()
-                return
-            except RetryableConnectError as exc:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise ConnectError(
-                        f"timed out after {Duration(timeout)} waiting for {self.communicator.describe()}: {exc}"
-                    ) from None
-                on_retry(exc, attempt)
-                if cancelled.wait(min(delay, remaining)):
-                    raise BuildCancelled("cancelled while connecting") from None
-                delay = min(delay * 2, 5.0)
+        retry(
+            self.hook.connect,
+            retry_on=RetryableConnectError,
+            timeout=timeout,
+            backoff=CONNECT_BACKOFF,
+            cancelled=cancelled,
+            cancel_message="cancelled while connecting",
+            on_retry=lambda exc, attempt, delay: on_retry(exc, attempt),
+            give_up=lambda exc, attempt: ConnectError(
+                f"timed out after {Duration(timeout)} waiting for {self.communicator.describe()}: {exc}"),
+        )
 
     # -- execute -------------------------------------------------------
     def execute(
@@ -205,6 +206,7 @@ class Relay:
                 target = destination
             local = path
         transfer = transfer or Transfer(f"{getattr(local, 'name', '<stream>')} => {target}")
+        _check_excludes(exclude)
         self.hook.upload(source=local, destination=target, mode=mode, exclude=list(exclude), transfer=transfer)
         return target
 
@@ -235,6 +237,7 @@ class Relay:
                 local = local / remote_basename(source)
             local.parent.mkdir(parents=True, exist_ok=True)
         transfer = transfer or Transfer(f"{source} => {getattr(local, 'name', local)}")
+        _check_excludes(exclude)
         self.hook.download(source=remote, destination=local, exclude=list(exclude), transfer=transfer)
         return local
 

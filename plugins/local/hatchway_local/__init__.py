@@ -13,11 +13,9 @@ from typing import BinaryIO, Optional, Sequence, Union
 import attrs
 
 import hatchway
-from hatchway import files
-from hatchway.communicator import CommunicatorConfig, OutputStream, Transfer
-from hatchway.config import option
-from hatchway.errors import RemotePathError
-from hatchway.process import kill_all, run_process
+from hatchway import toolkit
+from hatchway import CommunicatorConfig, OutputStream, RemotePathError, Transfer, option
+from hatchway.toolkit import kill_all, run_process
 
 __all__ = ["LocalCommunicator", "LocalConfig"]
 __version__ = "0.1.0"
@@ -59,11 +57,11 @@ class LocalCommunicator(hatchway.Communicator):
                exclude: Sequence[str], transfer: Transfer) -> bool:
         target = Path(destination)
         if isinstance(source, Path) and source.is_dir():
-            transfer.start(files.tree_size(source, exclude))
-            files.copy_tree(source, target, exclude, transfer)
+            transfer.start(toolkit.tree_size(source, exclude))
+            toolkit.copy_tree(source, target, exclude, transfer)
         else:
             transfer.start(source.stat().st_size if isinstance(source, Path) else None)
-            files.copy_file(source, target, mode, transfer)
+            toolkit.copy_file(source, target, mode, transfer)
         return True
 
     @hatchway.hookimpl
@@ -75,15 +73,15 @@ class LocalCommunicator(hatchway.Communicator):
         if remote.is_dir():
             if not isinstance(destination, Path):
                 raise RemotePathError(f"{source!r} is a directory; download it to a local directory")
-            transfer.start(files.tree_size(remote, exclude))
-            files.copy_tree(remote, destination, exclude, transfer)
+            transfer.start(toolkit.tree_size(remote, exclude))
+            toolkit.copy_tree(remote, destination, exclude, transfer)
         elif isinstance(destination, Path):
             transfer.start(remote.stat().st_size)
-            files.copy_file(remote, destination, None, transfer)
+            toolkit.copy_file(remote, destination, None, transfer)
         else:
             transfer.start(remote.stat().st_size)
             with open(remote, "rb") as handle:
-                files.copy_stream(handle, destination, transfer)
+                toolkit.copy_stream(handle, destination, transfer)
         return True
 
     @hatchway.hookimpl

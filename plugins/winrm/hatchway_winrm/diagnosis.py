@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import requests
 import winrm.exceptions as wex
 
-from hatchway.errors import CommunicatorError, ConnectError, RetryableConnectError
+from hatchway import CommunicatorError, ConnectError, RetryableConnectError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .session import Session as Endpoint

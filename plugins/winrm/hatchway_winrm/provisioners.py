@@ -16,14 +16,17 @@ from typing import ClassVar, Dict, List, Optional
 
 import attrs
 
-from hatchway.builtin.scripts import env_problems, one_source, parse_env, runs_the_script, script_sources
-from hatchway.builtin.shell import retry_until
-from hatchway.communicator import DISCONNECTED
-from hatchway.components import Provisioner
-from hatchway.config import option
-from hatchway.context import BuildContext
-from hatchway.durations import Duration
-from hatchway.errors import BuildCancelled, CommunicatorError, ProvisionerError
+from hatchway import (
+    BuildCancelled,
+    BuildContext,
+    CommunicatorError,
+    DISCONNECTED,
+    Duration,
+    Provisioner,
+    ProvisionerError,
+    option,
+)
+from hatchway.toolkit import env_problems, one_source, parse_env, retry_until, runs_the_script, script_sources
 
 from . import scripts
 

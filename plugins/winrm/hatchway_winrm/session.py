@@ -29,8 +29,14 @@ import winrm.exceptions as wex
 import xmltodict
 from winrm.protocol import Protocol
 
-from hatchway.communicator import DISCONNECTED, OutputStream
-from hatchway.errors import CommandTimeout, CommunicatorError, ConnectError, RetryableConnectError
+from hatchway import (
+    CommandTimeout,
+    CommunicatorError,
+    ConnectError,
+    DISCONNECTED,
+    OutputStream,
+    RetryableConnectError,
+)
 
 from . import diagnosis
 from .config import WinRMConfig

@@ -15,9 +15,16 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO, Optional, Sequence
 
-from hatchway.archives import BrokenArchive, UnsafeArchive
-from hatchway.communicator import Transfer
-from hatchway.files import CHUNK, atomic_writer, copy_stream, is_excluded, walk
+from hatchway import Transfer
+from hatchway.toolkit import (
+    BrokenArchive,
+    CHUNK,
+    UnsafeArchive,
+    atomic_writer,
+    copy_stream,
+    is_excluded,
+    walk,
+)
 
 __all__ = ["write_tree", "extract_tree"]
 
@@ -78,10 +85,12 @@ def extract_tree(source: BinaryIO, destination: Path, exclude: Sequence[str] = (
     with archive:
         for info in archive.infolist():
             rel = _safe_name(info.filename)
-            if rel is None or is_excluded(rel, exclude):
+            if rel is None:
                 continue
             unix = info.external_attr >> 16
             is_dir = info.is_dir() or stat.S_ISDIR(unix)
+            if is_excluded(rel, exclude, is_dir):
+                continue
             if unix and not (is_dir or stat.S_ISREG(unix)):
                 raise UnsafeArchive(f"archive entry {info.filename!r} is a link or device; refused")
             mode = stat.S_IMODE(unix) if unix else None
