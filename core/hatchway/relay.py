@@ -25,6 +25,7 @@ from .communicator import Communicator, OutputStream, Transfer
 from .durations import Duration
 from .errors import BuildCancelled, CommunicatorError, ConnectError, HatchwayError, RemotePathError, RetryableConnectError
 from .files import exclude_problems
+from .plugins import trace_hook_calls, tracing
 from .retry import Backoff, retry
 
 __all__ = ["Relay", "CommandResult", "remote_join", "remote_basename"]
@@ -93,7 +94,9 @@ class Relay:
         self.communicator = communicator
         self.pm = _RelayManager("hatchway")
         self.pm.add_hookspecs(hookspecs.CommunicatorSpecs)
-        self.pm.register(communicator, name="communicator")
+        if tracing():
+            trace_hook_calls(self.pm)
+        self.pm.register(communicator, name=f"communicator-{communicator.name or type(communicator).__name__}")
         for i, observer in enumerate(observers):
             self.pm.register(observer, name=f"observer-{i}-{type(observer).__name__}")
         self.hook = self.pm.hook
