@@ -71,6 +71,15 @@ def _safe_name(name: str) -> Optional[str]:
     return "/".join(parts) or None
 
 
+def _make_kept_parents(destination: Path, rel: str, exclude: Sequence[str]) -> None:
+    """Create the directories above the excluded entry ``rel`` that are not excluded themselves."""
+    parts = rel.split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        if is_excluded("/".join(parts[:i]), exclude, True):
+            return
+        destination.joinpath(*parts[:i]).mkdir(exist_ok=True)
+
+
 def extract_tree(source: BinaryIO, destination: Path, exclude: Sequence[str] = (),
                  transfer: Optional[Transfer] = None) -> int:
     """Extract a (seekable) zip into ``destination``; return the number of files written."""
@@ -90,6 +99,7 @@ def extract_tree(source: BinaryIO, destination: Path, exclude: Sequence[str] = (
             unix = info.external_attr >> 16
             is_dir = info.is_dir() or stat.S_ISDIR(unix)
             if is_excluded(rel, exclude, is_dir):
+                _make_kept_parents(destination, rel, exclude)  # a zip lists no directory that holds files
                 continue
             if unix and not (is_dir or stat.S_ISREG(unix)):
                 raise UnsafeArchive(f"archive entry {info.filename!r} is a link or device; refused")
