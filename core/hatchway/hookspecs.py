@@ -1,5 +1,9 @@
 """The hook specifications: the whole contract between Hatchway and its plugins.
 
+The plugin-author guide, ``docs/plugins.md``, documents every hook here with
+a runnable example; a test fails when a hook has no section there, or a
+section's signature differs from the spec's.
+
 There are two kinds of hooks.
 
 **Registration hooks** are called once, on the global plugin manager, after
