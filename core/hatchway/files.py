@@ -2,6 +2,7 @@
 
 Nothing here touches the network; communicators use these on the local
 side of a transfer (and the ``local`` communicator on both sides).
+Internal module: plugins import these names from :mod:`hatchway.toolkit`.
 """
 from __future__ import annotations
 

@@ -180,6 +180,22 @@ def _unknown_hooks(pm: pluggy.PluginManager, plugin: Any) -> List[str]:
     return problems
 
 
+def _observer_problems(factory: Any) -> List[str]:
+    """An observer class's hookimpls that match no communicator hook (a factory function cannot be checked)."""
+    if not isinstance(factory, type):
+        return []
+    hooks = _spec_names(hookspecs.CommunicatorSpecs)
+    problems = []
+    for name in sorted(dir(factory)):
+        if name.startswith("_") or getattr(getattr(factory, name, None), "hatchway_impl", None) is None:
+            continue
+        if name not in hooks:
+            close = difflib.get_close_matches(name, hooks, n=1, cutoff=0.6)
+            problems.append(f"hookimpl {name!r} matches no communicator hook"
+                            + (f"; did you mean {close[0]!r}?" if close else f"; the hooks are: {', '.join(hooks)}"))
+    return problems
+
+
 # -- tracing ----------------------------------------------------------------
 def tracing(environ: Optional[Mapping[str, str]] = None) -> bool:
     """Is ``HATCHWAY_TRACE_PLUGINS`` set (to anything but empty or ``0``)?"""
@@ -297,6 +313,10 @@ class Plugins:
                 self._call_register(impl, kind)
         for impl in self.pm.hook.register_observers.get_hookimpls():
             def register(factory: Callable[[str], Any], _plugin: str = impl.plugin_name) -> None:
+                problems = _observer_problems(factory)
+                if problems:
+                    raise PluginError(f"observer {getattr(factory, '__name__', factory)!r} is refused: "
+                                      + "; ".join(problems))
                 self.observers.append((_plugin, factory))
             self._safe_call(impl, register)
 

@@ -5,6 +5,8 @@ one communicator plus observers (wrappers that log, time or draw progress).
 :class:`Relay` is the friendly face of it: it applies Packer's
 trailing-slash rules, checks local paths, and turns the hook results into
 plain values, so communicators only ever see resolved paths.
+Plugins use :class:`Relay` as ``hatchway.Relay`` and the path helpers from
+:mod:`hatchway.toolkit`; the rest of this module is internal.
 """
 from __future__ import annotations
 

@@ -225,3 +225,21 @@ def test_trace_plugins_logs_every_hook_call_with_plugin_and_timing(env, tmp_path
     quiet = tmp_path / "quiet.log"
     env.hatchway("build", str(template), HATCHWAY_LOG_PATH=str(quiet))
     assert "hatchway.plugins.trace" not in quiet.read_text()
+
+
+def test_an_observer_with_a_misnamed_hook_is_refused(env):
+    env.add_plugin("hatchway-badobserver", "hatchway_badobserver", '''
+import hatchway
+class Watcher:
+    def __init__(self, build_name):
+        pass
+    @hatchway.hookimpl(wrapper=True)
+    def excute(self, command):
+        return (yield)
+@hatchway.hookimpl
+def register_observers(register):
+    register(Watcher)
+''')
+    problems = json.loads(env.hatchway("plugins", "--json").stdout)["problems"]
+    assert ("plugin 'hatchway_badobserver' (hatchway-badobserver) is broken: PluginError: observer 'Watcher' is "
+            "refused: hookimpl 'excute' matches no communicator hook; did you mean 'execute'?") in problems
