@@ -244,6 +244,7 @@ class Plugins:
         self.broken: List[BrokenPlugin] = []
         self.observers: List[Tuple[str, Callable[[str], Any]]] = []
         self.unknown_wanted: List[str] = []  # names in HATCHWAY_LOAD_PLUGINS that are not installed
+        self.wanted: Optional[Set[str]] = None  # HATCHWAY_LOAD_PLUGINS, when set
         self._origin: Dict[str, Tuple[str, str]] = {}  # plugin name -> (distribution, version)
         self._tracing = tracing()
         if self._tracing:
@@ -263,7 +264,8 @@ class Plugins:
         for name, module in extra:
             self.add(name, module, name, "")
         if entry_points:
-            self._load_entry_points(_wanted(os.environ if environ is None else environ))
+            self.wanted = _wanted(os.environ if environ is None else environ)
+            self._load_entry_points(self.wanted)
         self._collect()
         return self
 
@@ -361,6 +363,9 @@ class Plugins:
         try:
             return self.registry[kind][name]
         except KeyError:
+            if self.wanted is not None:
+                raise PluginError(f"no {kind} named {name!r} is loaded: {LOAD_ENV} is set, and only the plugins it "
+                                  f"names are loaded (add the one that brings {name!r}, or unset it)") from None
             raise PluginError(f"no {kind} named {name!r} is installed; {install_hint(kind, name)}") from None
 
     def find(self, kind: str, name: str) -> Optional[Registration]:

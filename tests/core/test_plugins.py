@@ -208,6 +208,11 @@ def test_load_plugins_loads_only_the_named_plugins(env):
     assert names == ["builtin", "hatchway_recorder"]
     assert problems == ["HATCHWAY_LOAD_PLUGINS names 'hatchway-nope', which is not installed; "
                         "loaded: builtin, hatchway_recorder"]
+    template = env.template({"builders": [{"type": "null", "communicator": "local"}]})
+    refused = env.hatchway("validate", str(template), HATCHWAY_LOAD_PLUGINS="")
+    assert refused.returncode == 1
+    assert ("no communicator named 'local' is loaded: HATCHWAY_LOAD_PLUGINS is set, and only the plugins it names "
+            "are loaded") in refused.stdout + refused.stderr
     everything = env.hatchway("plugins", "--json")
     assert {"local", "echo_one", "hatchway_recorder"} <= {r["name"] for r in json.loads(everything.stdout)["plugins"]}
 
