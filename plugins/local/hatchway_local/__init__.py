@@ -13,9 +13,8 @@ from typing import BinaryIO, Optional, Sequence, Union
 import attrs
 
 import hatchway
-from hatchway import toolkit
 from hatchway import CommunicatorConfig, OutputStream, RemotePathError, Transfer, option
-from hatchway.toolkit import kill_all, run_process
+from hatchway.toolkit import copy_file, copy_stream, copy_tree, kill_all, run_process, tree_size
 
 __all__ = ["LocalCommunicator", "LocalConfig"]
 __version__ = "0.1.0"
@@ -57,11 +56,11 @@ class LocalCommunicator(hatchway.Communicator):
                exclude: Sequence[str], transfer: Transfer) -> bool:
         target = Path(destination)
         if isinstance(source, Path) and source.is_dir():
-            transfer.start(toolkit.tree_size(source, exclude))
-            toolkit.copy_tree(source, target, exclude, transfer)
+            transfer.start(tree_size(source, exclude))
+            copy_tree(source, target, exclude, transfer)
         else:
             transfer.start(source.stat().st_size if isinstance(source, Path) else None)
-            toolkit.copy_file(source, target, mode, transfer)
+            copy_file(source, target, mode, transfer)
         return True
 
     @hatchway.hookimpl
@@ -73,15 +72,15 @@ class LocalCommunicator(hatchway.Communicator):
         if remote.is_dir():
             if not isinstance(destination, Path):
                 raise RemotePathError(f"{source!r} is a directory; download it to a local directory")
-            transfer.start(toolkit.tree_size(remote, exclude))
-            toolkit.copy_tree(remote, destination, exclude, transfer)
+            transfer.start(tree_size(remote, exclude))
+            copy_tree(remote, destination, exclude, transfer)
         elif isinstance(destination, Path):
             transfer.start(remote.stat().st_size)
-            toolkit.copy_file(remote, destination, None, transfer)
+            copy_file(remote, destination, None, transfer)
         else:
             transfer.start(remote.stat().st_size)
             with open(remote, "rb") as handle:
-                toolkit.copy_stream(handle, destination, transfer)
+                copy_stream(handle, destination, transfer)
         return True
 
     @hatchway.hookimpl
