@@ -14,7 +14,7 @@ from ..config import option
 from ..context import BuildContext
 from ..durations import Duration
 from ..errors import BuildCancelled, ProvisionerError
-from ..retry import retry_until, worth_retrying  # noqa: F401 - worth_retrying: re-exported for the file provisioner
+from ..retry import retry_until
 from .scripts import env_problems, one_source, parse_env, runs_the_script, script_sources, shell_vars
 
 @attrs.define(kw_only=True)
