@@ -344,16 +344,17 @@ class Plugins:
         self._safe_call(impl, register)
 
     def _safe_call(self, impl: Any, register: Callable[[Any], None]) -> None:
-        start = time.perf_counter()
+        start, failed = time.perf_counter(), ""
         try:
             impl.function(*[register for _ in impl.argnames])
-            if self._tracing:
-                trace_log.debug("hook %s -> %s in %.6fs", impl.function.__name__, impl.plugin_name,
-                                time.perf_counter() - start)
         except Exception as exc:
+            failed = f" (raised {type(exc).__name__})"
             distribution, _ = self._origin.get(impl.plugin_name, ("?", ""))
             log.debug("plugin %s failed in %s", impl.plugin_name, impl.function.__name__, exc_info=True)
             self.broken.append(BrokenPlugin(impl.plugin_name, distribution, _one_line(exc)))
+        if self._tracing:
+            trace_log.debug("hook %s -> %s in %.6fs%s", impl.function.__name__, impl.plugin_name,
+                            time.perf_counter() - start, failed)
 
     # -- lookup ----------------------------------------------------------
     def get(self, kind: str, name: str) -> Registration:
