@@ -8,6 +8,7 @@ to do the same.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from typing import Iterator, List, Tuple
 
@@ -30,9 +31,9 @@ def plugin_sources() -> List[Path]:
     return [p for p in found if ".venv" not in p.parts and "build" not in p.parts]
 
 
-def private_uses(path: Path) -> Iterator[Tuple[int, str]]:
-    """(line, what) for every use of Hatchway outside its public surface."""
-    tree = ast.parse(path.read_text(), str(path))
+def private_uses(path: Path, source: str = "") -> Iterator[Tuple[int, str]]:
+    """(line, what) for every use of Hatchway outside its public surface in ``path`` (or ``source``)."""
+    tree = ast.parse(source or path.read_text(), str(path))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -77,3 +78,15 @@ def test_public_names_exist():
         module = __import__(module_name, fromlist=["_"])
         for name in names - {"toolkit", "testing"}:
             assert hasattr(module, name), f"{module_name}.{name} is in __all__ but missing"
+
+
+DOCS = [ROOT / "README.md", ROOT / "docs" / "plugins.md", ROOT / "examples" / "plugin" / "README.md",
+        *sorted(ROOT.glob("plugins/*/README.md"))]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_docs_teach_only_the_public_api(doc: Path):
+    uses = []
+    for block in re.findall(r"^```python\n(.*?)^```", doc.read_text(), re.M | re.S):
+        uses += [f"{doc.relative_to(ROOT)}: {what}" for _, what in private_uses(doc, block)]
+    assert not uses, "a documentation example imports an internal module:\n" + "\n".join(uses)
