@@ -52,3 +52,14 @@ def test_bad_patterns_are_named(tmp_path: Path):
                                "'!' is not a valid pattern: Invalid git pattern: '!'")
     assert not (tmp_path / "dst").exists()
     relay.upload(io.BytesIO(b"x"), str(tmp_path / "f"))  # no exclude: nothing to check
+
+
+def test_validate_reports_a_bad_exclude_pattern_with_its_key(env, tmp_path: Path):
+    (tmp_path / "src").mkdir()
+    template = env.template({"builders": [{"type": "null", "communicator": "local"}],
+                             "provisioners": [{"type": "file", "source": str(tmp_path / "src"),
+                                               "destination": str(tmp_path / "dst"), "exclude": ["*.log", "!"]}]})
+    result = env.hatchway("validate", str(template))
+    assert result.returncode == 1
+    assert ("provisioners[0].exclude: '!' is not a valid pattern: Invalid git pattern: '!' "
+            "(patterns are gitignore-style)") in result.stdout + result.stderr
