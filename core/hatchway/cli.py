@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any, Dict, List, NoReturn, Optional, Sequence
 
 __all__ = ["main"]
@@ -80,8 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="show what a template contains")
     _template_flags(p)
 
-    p = sub.add_parser("plugins", help="list, install or uninstall plugins")
-    p.add_argument("action", nargs="?", default="list", choices=["list", "install", "uninstall"])
+    p = sub.add_parser("plugins", help="list, install or uninstall plugins; start a new one",
+                       epilog="hatchway plugins new NAME [--communicator|--builder|--provisioner] [--directory DIR] "
+                              "writes a new plugin distribution, hatchway-NAME, that installs and passes its tests")
+    p.add_argument("action", nargs="?", default="list", choices=["list", "install", "uninstall", "new"])
     _flag(p, "json", action="store_true", help="list as JSON")
     p.add_argument("names", nargs=argparse.REMAINDER,
                    help="distributions to install or uninstall, and pip options (-U, -e PATH...)")
@@ -294,6 +297,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from .errors import HatchwayError
     from .ui import UI
 
+    if args.action == "new":
+        return _new_plugin(args.names)
     if args.action in ("install", "uninstall"):
         if not args.names:
             raise HatchwayError(f"name the distributions to {args.action}, e.g. hatchway plugins {args.action} hatchway-ssh")
@@ -314,6 +319,25 @@ def cmd_plugins(args: argparse.Namespace) -> int:
                 ui.message(f"    {kind}s: {', '.join(sorted(row[kind]))}")
     for problem in plugins.problems():
         ui.error(f"Warning: {problem}")
+    return EXIT_OK
+
+
+def _new_plugin(words: Sequence[str]) -> int:
+    from .scaffold import KINDS, new_plugin
+
+    parser = argparse.ArgumentParser(prog="hatchway plugins new",
+                                     description="Write a new plugin distribution that installs and passes its tests.")
+    parser.add_argument("name", help="the component's name, e.g. lxd (the distribution is hatchway-NAME)")
+    kinds = parser.add_mutually_exclusive_group()
+    for kind in KINDS:
+        kinds.add_argument(f"--{kind}", dest="kind", action="store_const", const=kind, help=f"a {kind} plugin")
+    parser.add_argument("--directory", default=".", help="where to write it (default: the current directory)")
+    args = parser.parse_args(list(words))
+    kind = args.kind or "communicator"
+    root = new_plugin(args.name, kind, Path(args.directory))
+    print(f"Wrote {root}: the {kind} {args.name!r}. Next:\n"
+          f"    cd {root} && pip install -e '.[test]' && pytest\n"
+          "The guide to the hooks and the plugin API: docs/plugins.md in Hatchway's repository.")
     return EXIT_OK
 
 

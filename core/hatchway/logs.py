@@ -1,5 +1,7 @@
 """The debug log: ``HATCHWAY_LOG=1`` (stderr) or ``HATCHWAY_LOG_PATH=file``, secrets redacted.
 
+``HATCHWAY_TRACE_PLUGINS=1`` turns it on too (every hook call is logged).
+
 Also the relay observer that logs every communicator call with its duration.
 """
 from __future__ import annotations
@@ -26,7 +28,8 @@ def setup_logging(debug: bool = False, environ: Optional[dict] = None) -> Option
     """Send Hatchway's log where the environment says; return the handler (or ``None``)."""
     env = os.environ if environ is None else environ
     path = env.get("HATCHWAY_LOG_PATH")
-    enabled = path or env.get("HATCHWAY_LOG", "") not in ("", "0") or debug
+    enabled = (path or env.get("HATCHWAY_LOG", "") not in ("", "0") or debug  # tracing writes to this log too
+               or env.get("HATCHWAY_TRACE_PLUGINS", "") not in ("", "0"))
     if not enabled:
         return None
     # backslashreplace: a name that is not UTF-8 (a remote file's) is logged escaped, not a logging error

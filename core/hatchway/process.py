@@ -1,4 +1,7 @@
-"""Running a local process with streamed output: the ``local`` communicator and ``shell-local`` share it."""
+"""Running a local process with streamed output: the ``local`` communicator and ``shell-local`` share it.
+
+Internal module: plugins import these names from :mod:`hatchway.toolkit`.
+"""
 from __future__ import annotations
 
 import os

@@ -30,7 +30,7 @@ import re
 import threading
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Pattern, Tuple
 
-__all__ = ["add_secret", "add_secrets", "redact", "redact_bytes", "clear", "on_warning", "MASK", "MIN_LENGTH"]
+__all__ = ["add_secret", "redact", "redact_bytes", "multiline", "clear", "on_warning", "MASK", "MIN_LENGTH"]
 
 MASK = "<sensitive>"
 #: Secrets shorter than this (ignoring surrounding white space) are not masked, but warned about.
@@ -307,11 +307,6 @@ def _short_secret(value: str, name: str) -> None:
         callback(text)
 
 
-def add_secrets(values: Iterable[object]) -> None:
-    for value in values:
-        add_secret(value)
-
-
 def redact(text: str) -> str:
     """Return ``text`` with every form of every known secret replaced by :data:`MASK`.
 
@@ -340,6 +335,7 @@ def redact(text: str) -> str:
 
 
 def redact_bytes(data: bytes) -> bytes:
+    """:func:`redact` for raw output (undecodable bytes pass through as they are)."""
     if not _secrets or not data:
         return data
     return redact(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")

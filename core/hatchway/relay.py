@@ -5,6 +5,8 @@ one communicator plus observers (wrappers that log, time or draw progress).
 :class:`Relay` is the friendly face of it: it applies Packer's
 trailing-slash rules, checks local paths, and turns the hook results into
 plain values, so communicators only ever see resolved paths.
+Plugins use :class:`Relay` as ``hatchway.Relay`` and the path helpers from
+:mod:`hatchway.toolkit`; the rest of this module is internal.
 """
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ import os
 import posixpath
 import re
 import threading
-import time
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Optional, Sequence, Union
 
@@ -25,11 +26,17 @@ import pluggy
 from . import hookspecs
 from .communicator import Communicator, OutputStream, Transfer
 from .durations import Duration
-from .errors import CommunicatorError, ConnectError, RemotePathError, RetryableConnectError, BuildCancelled
+from .errors import BuildCancelled, CommunicatorError, ConnectError, HatchwayError, RemotePathError, RetryableConnectError
+from .files import exclude_problems
+from .plugins import trace_hook_calls, tracing
+from .retry import Backoff, retry
 
 __all__ = ["Relay", "CommandResult", "remote_join", "remote_basename"]
 
 log = logging.getLogger("hatchway.relay")
+
+#: The waits between connection attempts: 0.2 s doubling to 5 s.
+CONNECT_BACKOFF = Backoff(0.2, 2.0, 5.0)
 
 _HOOKS = ("connect", "execute", "upload", "download", "disconnect", "cleanup")
 
@@ -92,6 +99,12 @@ def remote_join(directory: str, name: str) -> str:
     return directory.rstrip("/\\") + sep + name
 
 
+def _check_excludes(exclude: Sequence[str]) -> None:
+    problems = exclude_problems(exclude)
+    if problems:
+        raise HatchwayError("bad exclude patterns (gitignore-style): " + "; ".join(problems))
+
+
 class Relay:
     """Calls one build's communicator through its hooks."""
 
@@ -99,15 +112,14 @@ class Relay:
         self.communicator = communicator
         self.pm = _RelayManager("hatchway")
         self.pm.add_hookspecs(hookspecs.CommunicatorSpecs)
-        self.pm.register(communicator, name="communicator")
+        if tracing():
+            trace_hook_calls(self.pm)
+        self.pm.register(communicator, name=f"communicator-{communicator.name or type(communicator).__name__}")
         for i, observer in enumerate(observers):
             self.pm.register(observer, name=f"observer-{i}-{type(observer).__name__}")
         self.hook = self.pm.hook
         self._cleaned = False
         self._lock = threading.Lock()
-
-    def add_observer(self, observer: Any, name: Optional[str] = None) -> None:
-        self.pm.register(observer, name=name or f"observer-{type(observer).__name__}-{id(observer)}")
 
     # -- connect -------------------------------------------------------
     def connect(self) -> None:
@@ -136,23 +148,17 @@ class Relay:
 
     def _retry_connect(self, timeout: float, cancelled: threading.Event,
                        on_retry: Callable[[BaseException, int], None]) -> None:
-        deadline = time.monotonic() + max(timeout, 0.0)
-        delay, attempt = 0.2, 0
-        while True:
-            attempt += 1
-            try:
-                self.hook.connect()
-                return
-            except RetryableConnectError as exc:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise ConnectError(
-                        f"timed out after {Duration(timeout)} waiting for {self.communicator.describe()}: {exc}"
-                    ) from None
-                on_retry(exc, attempt)
-                if cancelled.wait(min(delay, remaining)):
-                    raise BuildCancelled("cancelled while connecting") from None
-                delay = min(delay * 2, 5.0)
+        retry(
+            self.hook.connect,
+            retry_on=RetryableConnectError,
+            timeout=timeout,
+            backoff=CONNECT_BACKOFF,
+            cancelled=cancelled,
+            cancel_message="cancelled while connecting",
+            on_retry=lambda exc, attempt, delay: on_retry(exc, attempt),
+            give_up=lambda exc, attempt: ConnectError(
+                f"timed out after {Duration(timeout)} waiting for {self.communicator.describe()}: {exc}"),
+        )
 
     # -- execute -------------------------------------------------------
     def execute(
@@ -221,6 +227,7 @@ class Relay:
                 target = destination
             local = path
         transfer = transfer or Transfer(f"{getattr(local, 'name', '<stream>')} => {target}")
+        _check_excludes(exclude)
         self.hook.upload(source=local, destination=target, mode=mode, exclude=list(exclude), transfer=transfer)
         return target
 
@@ -251,6 +258,7 @@ class Relay:
                 local = local / remote_basename(source, self.communicator.windows_paths)
             local.parent.mkdir(parents=True, exist_ok=True)
         transfer = transfer or Transfer(f"{source} => {getattr(local, 'name', local)}")
+        _check_excludes(exclude)
         self.hook.download(source=remote, destination=local, exclude=list(exclude), transfer=transfer)
         return local
 

@@ -15,11 +15,8 @@ from typing import BinaryIO, Optional, Sequence, Union
 import attrs
 
 import hatchway
-from hatchway import files
-from hatchway.communicator import CommunicatorConfig, OutputStream, Transfer
-from hatchway.config import option
-from hatchway.errors import CommunicatorError, RemotePathError
-from hatchway.process import kill_all, run_process
+from hatchway import CommunicatorConfig, CommunicatorError, OutputStream, RemotePathError, Transfer, option
+from hatchway.toolkit import copy_file, copy_stream, copy_tree, kill_all, run_process, tree_size
 
 __all__ = ["LocalCommunicator", "LocalConfig"]
 __version__ = "0.1.0"
@@ -75,11 +72,11 @@ class LocalCommunicator(hatchway.Communicator):
         target = Path(destination)
         self._watch(transfer, "the upload")
         if isinstance(source, Path) and source.is_dir():
-            transfer.start(files.tree_size(source, exclude))
-            files.copy_tree(source, target, exclude, transfer)
+            transfer.start(tree_size(source, exclude))
+            copy_tree(source, target, exclude, transfer)
         else:
             transfer.start(source.stat().st_size if isinstance(source, Path) else None)
-            files.copy_file(source, target, mode, transfer)
+            copy_file(source, target, mode, transfer)
         self._check_open("the upload")  # a source that ended during the interrupt is not a success
         return True
 
@@ -93,15 +90,15 @@ class LocalCommunicator(hatchway.Communicator):
         if remote.is_dir():
             if not isinstance(destination, Path):
                 raise RemotePathError(f"{source!r} is a directory; download it to a local directory")
-            transfer.start(files.tree_size(remote, exclude))
-            files.copy_tree(remote, destination, exclude, transfer)
+            transfer.start(tree_size(remote, exclude))
+            copy_tree(remote, destination, exclude, transfer)
         elif isinstance(destination, Path):
             transfer.start(remote.stat().st_size)
-            files.copy_file(remote, destination, None, transfer)
+            copy_file(remote, destination, None, transfer)
         else:
             transfer.start(remote.stat().st_size)
             with open(remote, "rb") as handle:
-                files.copy_stream(handle, destination, transfer)
+                copy_stream(handle, destination, transfer)
         self._check_open("the download")
         return True
 
