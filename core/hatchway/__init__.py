@@ -1,15 +1,25 @@
 """Hatchway: communicators for image builders, as a pluggy plugin framework.
 
-The public face for plugin authors: the ``hookimpl`` marker, the base
-classes, the config helpers and the errors. See :mod:`hatchway.hookspecs`
-for the contract.
+The plugin API, all of it:
+
+- this package: the ``hookimpl`` marker, the base classes and types
+  (``Communicator``, ``Builder``, ``Provisioner``, ``PostProcessor``,
+  ``Target``, ``Transfer``, ``OutputStream``, ``BuildContext``, ``Relay``),
+  ``option`` for config fields, ``Duration``, and the errors;
+- :mod:`hatchway.toolkit`: the helpers plugins share (file walking with
+  excludes, atomic writes, archives, local processes, retrying, secrets);
+- :mod:`hatchway.testing`: the communicator contract suite.
+
+Every other module is internal and may change in any release. The hooks a
+plugin implements are documented in ``docs/plugins.md`` (the guide) and in
+:mod:`hatchway.hookspecs`.
 """
 from __future__ import annotations
 
 from .communicator import (DISCONNECTED, Communicator, CommunicatorConfig, OutputStream, SSHInterfaceConfig, Target,
                            Transfer)
 from .components import Artifact, Builder, EmptyConfig, PostProcessor, Provisioner
-from .config import option
+from .config import Port, option
 from .context import BuildContext
 from .durations import Duration
 from .errors import (
@@ -26,6 +36,7 @@ from .errors import (
     RetryableConnectError,
 )
 from .hookspecs import hookimpl, hookspec
+from .relay import CommandResult, Relay
 
 __version__ = "0.1.0"
 
@@ -35,6 +46,7 @@ __all__ = [
     "BuildCancelled",
     "BuildContext",
     "Builder",
+    "CommandResult",
     "CommandTimeout",
     "Communicator",
     "CommunicatorConfig",
@@ -47,9 +59,11 @@ __all__ = [
     "HatchwayError",
     "OutputStream",
     "PluginError",
+    "Port",
     "PostProcessor",
     "Provisioner",
     "ProvisionerError",
+    "Relay",
     "RemotePathError",
     "RetryableConnectError",
     "SSHInterfaceConfig",

@@ -4,6 +4,7 @@ Communicators that move trees as one archive (docker's ``put_archive``,
 SSH's tar fast path) share these. Building never holds more than one chunk
 in memory; extracting refuses absolute names, ``..`` and links that point
 outside the destination, and writes every file atomically.
+Internal module: plugins import these names from :mod:`hatchway.toolkit`.
 """
 from __future__ import annotations
 
@@ -218,7 +219,7 @@ def extract_tar(stream: BinaryIO, destination: Path, exclude: Sequence[str] = ()
             rel = _safe_name(member.name, strip)
             if rel is None:
                 continue
-            if is_excluded(rel, exclude):
+            if is_excluded(rel, exclude, member.isdir()):
                 continue
             target = destination.joinpath(*rel.split("/"))
             if not _inside(destination, target.parent):

@@ -13,11 +13,32 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from pathlib import Path
+from typing import Any, Dict, List, NoReturn, Optional, Sequence
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAIL = 0, 1
+
+
+class UsageError(Exception):
+    """A command line argparse refused: printed as one ``Error:`` line, exit 1, like any input error."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+        raise UsageError(f"{message} (see `{self.prog} -h`)")
+
+
+def _count(text: str) -> int:
+    """``-parallel-builds``: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0: no limit)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative; give 0 (no limit) or more")
+    return value
 
 
 def _flag(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
@@ -39,7 +60,7 @@ def _template_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hatchway",
         description="Run Packer-style templates: connect to machines, upload, download, run commands, clean up.",
     )
@@ -47,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="run the builds of a template")
     _template_flags(p)
-    _flag(p, "parallel-builds", type=int, default=0, dest="parallel", metavar="N",
+    _flag(p, "parallel-builds", type=_count, default=0, dest="parallel", metavar="N",
           help="run at most N builds at once (0: no limit)")
     _flag(p, "on-error", default="cleanup", dest="on_error", choices=["cleanup", "abort", "ask"],
           help="after a failure: clean up (default), abort (keep the machine), or ask")
@@ -63,8 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="show what a template contains")
     _template_flags(p)
 
-    p = sub.add_parser("plugins", help="list, install or uninstall plugins")
-    p.add_argument("action", nargs="?", default="list", choices=["list", "install", "uninstall"])
+    p = sub.add_parser("plugins", help="list, install or uninstall plugins; start a new one",
+                       epilog="hatchway plugins new NAME [--communicator|--builder|--provisioner] [--directory DIR] "
+                              "writes a new plugin distribution, hatchway-NAME, that installs and passes its tests")
+    p.add_argument("action", nargs="?", default="list", choices=["list", "install", "uninstall", "new"])
     _flag(p, "json", action="store_true", help="list as JSON")
     p.add_argument("names", nargs=argparse.REMAINDER,
                    help="distributions to install or uninstall, and pip options (-U, -e PATH...)")
@@ -87,8 +110,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader went away (`hatchway plugins --json | head -1`): stop quietly, as `cat` would
+        from .ui import _to_devnull
+
+        _to_devnull(sys.stdout)
+        return EXIT_FAIL
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        sys.stderr.write(f"Error: {exc}\n")
+        return EXIT_FAIL
     if args.command is None:
         parser.print_help()
         return EXIT_OK
@@ -97,9 +135,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         print(f"Hatchway v{__version__}")
         return EXIT_OK
+    from . import redact
     from .errors import HatchwayError
-    from .logs import setup_logging
+    from .logs import redact_tracebacks, setup_logging
 
+    machine = getattr(args, "machine_readable", False)
+    redact_tracebacks()
+    redact.on_warning(lambda text: _print_warning(text, machine))
     setup_logging(getattr(args, "debug", False))
     try:
         return int(COMMANDS[args.command](args))
@@ -108,6 +150,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         return 130
+
+
+def _print_warning(text: str, machine: bool) -> None:
+    from .ui import UI
+
+    if machine:
+        UI(machine_readable=True).machine("", "ui", "error", f"Warning: {text}")
+    else:
+        sys.stderr.write(f"Warning: {text}\n")
+        sys.stderr.flush()
 
 
 def _print_error(text: str, machine: bool) -> None:
@@ -122,18 +174,20 @@ def _print_error(text: str, machine: bool) -> None:
 
 # --- shared steps ---------------------------------------------------------------
 def _variables(args: argparse.Namespace) -> Dict[str, str]:
+    from . import jsonfile
     from .errors import ConfigError
 
     values: Dict[str, str] = {}
     for path in args.var_file:
         try:
-            with open(os.path.expanduser(path), encoding="utf-8") as handle:
-                data = json.load(handle)
+            data = jsonfile.parse(jsonfile.read_text(os.path.expanduser(path)))
         except FileNotFoundError:
             raise ConfigError(f"-var-file {path!r} does not exist") from None
         except json.JSONDecodeError as exc:
             raise ConfigError(f"-var-file {path!r} is not valid JSON: line {exc.lineno}, column {exc.colno}: "
                               f"{exc.msg}") from None
+        except jsonfile.BadInput as exc:
+            raise ConfigError(f"-var-file {path!r} {exc}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"-var-file {path!r} must hold a JSON object of name: value")
         values.update({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()})
@@ -141,6 +195,11 @@ def _variables(args: argparse.Namespace) -> Dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"-var {pair!r} is not KEY=VALUE")
+        try:
+            pair.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigError(f"-var {key!r}: the value is not UTF-8 text "
+                              f"(set your terminal or script to UTF-8)") from None
         values[key] = value
     return values
 
@@ -194,11 +253,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     def on_signal(signum: int, frame: Any) -> None:
         interrupted.append(signum)
         if len(interrupted) == 1:
-            ui.error("Interrupt received. Cleaning up... (interrupt again to stop at once)")
+            ui.interrupted("Interrupt received. Cleaning up... (interrupt again to stop at once)")
             runner.interrupt()
             return
         left = runner.left_behind()
-        ui.error("Stopped at once. Left behind, to clean up by hand:" if left else "Stopped at once.")
+        ui.interrupted("Stopped at once. Left behind, to clean up by hand:" if left else "Stopped at once.")
         for line in left:
             ui.error(f"  - {line}")
         ui.close()
@@ -276,6 +335,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from .errors import HatchwayError
     from .ui import UI
 
+    if args.action == "new":
+        return _new_plugin(args.names)
     if args.action in ("install", "uninstall"):
         if not args.names:
             raise HatchwayError(f"name the distributions to {args.action}, e.g. hatchway plugins {args.action} hatchway-ssh")
@@ -346,6 +407,25 @@ def cmd_console(args: argparse.Namespace) -> int:
             self.stream.flush()
 
     return console.run(sys.stdin, ctx, _Redacted(sys.stdout), _Redacted(sys.stderr))
+
+
+def _new_plugin(words: Sequence[str]) -> int:
+    from .scaffold import KINDS, new_plugin
+
+    parser = argparse.ArgumentParser(prog="hatchway plugins new",
+                                     description="Write a new plugin distribution that installs and passes its tests.")
+    parser.add_argument("name", help="the component's name, e.g. lxd (the distribution is hatchway-NAME)")
+    kinds = parser.add_mutually_exclusive_group()
+    for kind in KINDS:
+        kinds.add_argument(f"--{kind}", dest="kind", action="store_const", const=kind, help=f"a {kind} plugin")
+    parser.add_argument("--directory", default=".", help="where to write it (default: the current directory)")
+    args = parser.parse_args(list(words))
+    kind = args.kind or "communicator"
+    root = new_plugin(args.name, kind, Path(args.directory))
+    print(f"Wrote {root}: the {kind} {args.name!r}. Next:\n"
+          f"    cd {root} && pip install -e '.[test]' && pytest\n"
+          "The guide to the hooks and the plugin API: docs/plugins.md in Hatchway's repository.")
+    return EXIT_OK
 
 
 COMMANDS = {

@@ -77,6 +77,8 @@ class Communicator:
     Config: ClassVar[type] = CommunicatorConfig
     #: Does it reach a machine? (``none`` does not: provisioners needing one fail validation.)
     connects: ClassVar[bool] = True
+    #: Are remote paths Windows' (``\\`` separates names)? ``None``: not known, guessed from each path.
+    windows_paths: ClassVar[Optional[bool]] = None
 
     def __init__(self, config: Any, target: Target, build_name: str = "") -> None:
         self.config = config

@@ -410,7 +410,7 @@ def build(
     for f in fields.values():
         if f.metadata.get("secret"):
             for key in (f.name, *f.metadata.get("aliases", ())):
-                redact.add_secret(data.get(key))
+                redact.add_secret(data.get(key), key)
 
     kwargs: Dict[str, Any] = {}
     for key, value in data.items():

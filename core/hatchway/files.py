@@ -2,28 +2,30 @@
 
 Nothing here touches the network; communicators use these on the local
 side of a transfer (and the ``local`` communicator on both sides).
+Internal module: plugins import these names from :mod:`hatchway.toolkit`.
 """
 from __future__ import annotations
 
 import contextlib
-import fnmatch
+import functools
 import logging
 import os
-import shutil
 import stat
 import tempfile
-from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Iterator, Optional, Sequence, Union
+from pathlib import Path
+from typing import BinaryIO, Iterator, List, Optional, Sequence, Tuple, Union
 
 import attrs
+import pathspec
 
 from .communicator import Transfer
-from .errors import RemotePathError
+from .errors import HatchwayError, RemotePathError
 
 __all__ = [
     "CHUNK",
     "Entry",
     "is_excluded",
+    "exclude_problems",
     "walk",
     "tree_size",
     "atomic_writer",
@@ -39,25 +41,53 @@ log = logging.getLogger("hatchway.files")
 CHUNK = 1024 * 1024
 
 
-def is_excluded(relpath: str, patterns: Sequence[str]) -> bool:
-    """Does ``relpath`` (``/``-separated, relative to the transfer root) match an exclude glob?
+@functools.lru_cache(maxsize=64)
+def _spec(patterns: Tuple[str, ...]) -> pathspec.PathSpec:
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(patterns)
+    except (ValueError, TypeError) as exc:  # pathspec's GitWildMatchPatternError is a ValueError
+        raise HatchwayError(f"bad exclude pattern: {exc}") from None
 
-    A pattern matches the whole relative path (``logs/*.log``), any one
-    name in it (``.git``, ``*.pyc``), or a directory prefix (``build/``).
+
+def exclude_problems(patterns: Sequence[str]) -> List[str]:
+    """What is wrong with ``patterns`` as exclude patterns (empty: nothing)."""
+    problems = []
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            problems.append(f"{pattern!r} is not a string")
+            continue
+        try:
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+        except (ValueError, TypeError) as exc:
+            problems.append(f"{pattern!r} is not a valid pattern: {exc}")
+    return problems
+
+
+def is_excluded(relpath: str, patterns: Sequence[str], is_dir: bool = False) -> bool:
+    """Is ``relpath`` (``/``-separated, relative to the transfer root) excluded by ``patterns``?
+
+    The patterns are read as a ``.gitignore`` file's lines (``pathspec``):
+
+    - a pattern without a ``/`` (``*.pyc``, ``.git``) matches a name at any depth;
+      one with a ``/`` before its end (``logs/*.log``, ``/top.txt``) is anchored
+      at the transfer root;
+    - ``*`` and ``?`` do not cross ``/``; ``**`` does (``**/cache``, ``logs/**``);
+    - a trailing ``/`` (``build/``) matches directories only;
+    - ``!pattern`` re-includes what an earlier pattern excluded; the last
+      matching pattern wins;
+    - what is inside an excluded directory is excluded too, whatever a later
+      ``!`` says (as in git: an excluded directory is not entered).
+
+    ``is_dir`` says whether ``relpath`` is a directory.
     """
     if not patterns:
         return False
-    parts = PurePosixPath(relpath).parts
-    for pattern in patterns:
-        pat = pattern.rstrip("/")
-        if not pat:
-            continue
-        if fnmatch.fnmatchcase(relpath, pat) or any(fnmatch.fnmatchcase(p, pat) for p in parts):
+    spec = _spec(tuple(patterns))
+    parts = relpath.strip("/").split("/")
+    for i in range(1, len(parts)):
+        if spec.match_file("/".join(parts[:i]) + "/"):
             return True
-        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-        if any(fnmatch.fnmatchcase(prefix, pat) for prefix in prefixes):
-            return True
-    return False
+    return spec.match_file("/".join(parts) + ("/" if is_dir else ""))
 
 
 @attrs.define(frozen=True)
@@ -76,7 +106,8 @@ def walk(root: Path, exclude: Sequence[str] = ()) -> Iterator[Entry]:
 
     Symbolic links are followed, as ``scp -r`` does, except a link back to a
     directory the walk is already inside (``loop -> .``), which is skipped
-    rather than followed for ever. Excluded directories are not entered.
+    rather than followed for ever. ``exclude`` patterns are read as by
+    :func:`is_excluded`; excluded directories are not entered.
     Sorted for reproducible transfers.
     """
     def visit(directory: Path, prefix: str, inside: frozenset) -> Iterator[Entry]:
@@ -87,12 +118,13 @@ def walk(root: Path, exclude: Sequence[str] = ()) -> Iterator[Entry]:
         for name in names:
             path = directory / name
             rel = f"{prefix}{name}"
-            if is_excluded(rel, exclude):
-                continue
             try:
                 st = path.stat()
             except OSError:  # a dangling or looping link
-                log.warning("skipping %s: a link that leads nowhere", path)
+                if not is_excluded(rel, exclude):
+                    log.warning("skipping %s: a link that leads nowhere", path)
+                continue
+            if is_excluded(rel, exclude, stat.S_ISDIR(st.st_mode)):
                 continue
             if stat.S_ISDIR(st.st_mode):
                 key = (st.st_dev, st.st_ino)
@@ -231,11 +263,3 @@ def copy_tree(source: Path, destination: Path, exclude: Sequence[str] = (),
         else:
             copy_file(entry.path, target, None, transfer)
 
-
-def remove_quietly(path: Path) -> None:
-    """Remove a file or tree, ignoring what is already gone."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()

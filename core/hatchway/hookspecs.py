@@ -1,5 +1,9 @@
 """The hook specifications: the whole contract between Hatchway and its plugins.
 
+The plugin-author guide, ``docs/plugins.md``, documents every hook here with
+a runnable example; a test fails when a hook has no section there, or a
+section's signature differs from the spec's.
+
 There are two kinds of hooks.
 
 **Registration hooks** are called once, on the global plugin manager, after
@@ -172,9 +176,10 @@ class CommunicatorSpecs:
           (``0o644`` for a stream without ``mode``).
         - ``source`` a local **directory**: its *contents* land inside the
           directory ``destination``; files keep their modes, empty
-          directories are kept, names matching an ``exclude`` glob (matched
-          against the path relative to ``source``, and against each name)
-          are skipped. The trailing-slash rules of Packer's file provisioner
+          directories are kept, entries matching the ``exclude`` patterns are
+          skipped: gitignore-style patterns matched against the path relative
+          to ``source`` (:func:`hatchway.toolkit.is_excluded`, which says
+          how). The trailing-slash rules of Packer's file provisioner
           are applied by the relay before this hook is called.
         - Missing parent directories of ``destination`` are created.
         - Atomic per file: an interrupted transfer never leaves a truncated

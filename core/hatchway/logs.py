@@ -1,5 +1,7 @@
 """The debug log: ``HATCHWAY_LOG=1`` (stderr) or ``HATCHWAY_LOG_PATH=file``, secrets redacted.
 
+``HATCHWAY_TRACE_PLUGINS=1`` turns it on too (every hook call is logged).
+
 Also the relay observer that logs every communicator call with its duration.
 """
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, Generator, Optional
 from . import redact
 from .hookspecs import hookimpl
 
-__all__ = ["setup_logging", "RedactingFormatter", "CallLogger"]
+__all__ = ["setup_logging", "redact_tracebacks", "RedactingFormatter", "CallLogger"]
 
 
 class RedactingFormatter(logging.Formatter):
@@ -26,10 +28,13 @@ def setup_logging(debug: bool = False, environ: Optional[dict] = None) -> Option
     """Send Hatchway's log where the environment says; return the handler (or ``None``)."""
     env = os.environ if environ is None else environ
     path = env.get("HATCHWAY_LOG_PATH")
-    enabled = path or env.get("HATCHWAY_LOG", "") not in ("", "0") or debug
+    enabled = (path or env.get("HATCHWAY_LOG", "") not in ("", "0") or debug  # tracing writes to this log too
+               or env.get("HATCHWAY_TRACE_PLUGINS", "") not in ("", "0"))
     if not enabled:
         return None
-    handler: logging.Handler = logging.FileHandler(path, encoding="utf-8") if path else logging.StreamHandler()
+    # backslashreplace: a name that is not UTF-8 (a remote file's) is logged escaped, not a logging error
+    handler: logging.Handler = (logging.FileHandler(path, encoding="utf-8", errors="backslashreplace") if path
+                                else logging.StreamHandler())
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"))
     root = logging.getLogger("hatchway")
     root.addHandler(handler)
@@ -38,6 +43,28 @@ def setup_logging(debug: bool = False, environ: Optional[dict] = None) -> Option
         logging.getLogger(name).addHandler(handler)
         logging.getLogger(name).setLevel(logging.DEBUG)
     return handler
+
+
+def redact_tracebacks() -> None:
+    """Tracebacks Python prints itself (an exception no one caught, in any thread) are masked too."""
+    import sys
+    import threading
+    import traceback
+
+    def show(kind: Any, value: Any, tb: Any, where: str = "") -> None:
+        text = "".join(traceback.format_exception(kind, value, tb))
+        sys.stderr.write(redact.redact(where + text))
+        sys.stderr.flush()
+
+    sys.excepthook = show
+
+    def show_thread(args: Any) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        show(args.exc_type, args.exc_value, args.exc_traceback, f"Exception in thread {name}:\n")
+
+    threading.excepthook = show_thread
 
 
 class CallLogger:

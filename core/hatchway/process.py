@@ -1,16 +1,66 @@
-"""Running a local process with streamed output: the ``local`` communicator and ``shell-local`` share it."""
+"""Running a local process with streamed output: the ``local`` communicator and ``shell-local`` share it.
+
+Internal module: plugins import these names from :mod:`hatchway.toolkit`.
+"""
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
 import threading
-from typing import BinaryIO, Mapping, MutableSet, Optional, Sequence
+from typing import Any, BinaryIO, Callable, Mapping, MutableSet, Optional, Sequence, TypeVar
 
 from .communicator import OutputStream
 from .errors import CommandTimeout, CommunicatorError
 
-__all__ = ["run_process", "kill_all"]
+T = TypeVar("T")
+
+__all__ = ["run_process", "kill_all", "spawn"]
+
+
+class _StartFence:
+    """Makes every process start wait until the starts already under way have finished.
+
+    A process started by one thread inherits, between its fork and its exec,
+    every file another thread has open at that moment, even a close-on-exec
+    one. If that other thread has just written a script and closed it, and
+    now runs it, the exec fails with ``ETXTBSY`` ("Text file busy") for as
+    long as the half-started child holds its copy. ``Popen`` returns only
+    after the child has exec'd (its copies closed), so waiting for every start
+    already in flight before starting a process guarantees no file this
+    process closed earlier is still open for writing anywhere.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._next = 0
+        self._in_flight: set = set()
+
+    def start(self, launch: "Callable[[], T]") -> "T":
+        with self._cond:
+            earlier = set(self._in_flight)
+            self._cond.wait_for(lambda: not (earlier & self._in_flight))
+            ticket = self._next
+            self._next += 1
+            self._in_flight.add(ticket)
+        try:
+            return launch()
+        finally:
+            with self._cond:
+                self._in_flight.discard(ticket)
+                self._cond.notify_all()
+
+
+_fence = _StartFence()
+
+
+def spawn(argv: Sequence[str], **popen: Any) -> "subprocess.Popen[bytes]":
+    """``subprocess.Popen(argv, **popen)`` once every start under way in other threads is done.
+
+    Every process Hatchway starts goes through here, so a script written and
+    closed just before can be executed at once (see :class:`_StartFence`).
+    """
+    return _fence.start(lambda: subprocess.Popen(list(argv), **popen))
 
 
 def _pump(pipe: BinaryIO, sink: OutputStream) -> None:
@@ -59,8 +109,8 @@ def run_process(
     runs, so :func:`kill_all` can stop it from another thread.
     """
     try:
-        proc = subprocess.Popen(
-            list(argv),
+        proc = spawn(
+            argv,
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -5,6 +5,8 @@ one communicator plus observers (wrappers that log, time or draw progress).
 :class:`Relay` is the friendly face of it: it applies Packer's
 trailing-slash rules, checks local paths, and turns the hook results into
 plain values, so communicators only ever see resolved paths.
+Plugins use :class:`Relay` as ``hatchway.Relay`` and the path helpers from
+:mod:`hatchway.toolkit`; the rest of this module is internal.
 """
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ import logging
 import ntpath
 import os
 import posixpath
+import re
 import threading
-import time
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Optional, Sequence, Union
 
@@ -24,11 +26,17 @@ import pluggy
 from . import hookspecs
 from .communicator import Communicator, OutputStream, Transfer
 from .durations import Duration
-from .errors import CommunicatorError, ConnectError, RemotePathError, RetryableConnectError, BuildCancelled
+from .errors import BuildCancelled, CommunicatorError, ConnectError, HatchwayError, RemotePathError, RetryableConnectError
+from .files import exclude_problems
+from .plugins import trace_hook_calls, tracing
+from .retry import Backoff, retry
 
 __all__ = ["Relay", "CommandResult", "remote_join", "remote_basename"]
 
 log = logging.getLogger("hatchway.relay")
+
+#: The waits between connection attempts: 0.2 s doubling to 5 s.
+CONNECT_BACKOFF = Backoff(0.2, 2.0, 5.0)
 
 _HOOKS = ("connect", "execute", "upload", "download", "disconnect", "cleanup")
 
@@ -63,9 +71,24 @@ def _is_remote_dir_spelling(path: str) -> bool:
     return path.endswith("/") or path.endswith("\\")
 
 
-def remote_basename(path: str) -> str:
-    stripped = path.rstrip("/\\")
-    return ntpath.basename(stripped) if "\\" in stripped else posixpath.basename(stripped)
+#: A Windows path: a drive (``C:\\``, ``c:/``, ``C:``) or a UNC share (``\\\\server``).
+_WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:(?:[\\/]|$)|\\\\)")
+
+
+def remote_basename(path: str, windows: Optional[bool] = None) -> str:
+    """The last name in a remote path.
+
+    ``\\`` separates names only in a Windows path; on a POSIX machine it is a
+    character of the name (``/srv/a\\b.txt`` is ``a\\b.txt``). ``windows`` is
+    the communicator's :attr:`~hatchway.Communicator.windows_paths`; when it
+    is ``None``, a path is Windows' if it starts with a drive or a UNC share,
+    or has a ``\\`` and no ``/``.
+    """
+    if windows is None:
+        windows = bool(_WINDOWS_PATH.match(path)) or ("\\" in path and "/" not in path)
+    if windows:
+        return ntpath.basename(path.rstrip("/\\"))
+    return posixpath.basename(path.rstrip("/") or path)
 
 
 def remote_join(directory: str, name: str) -> str:
@@ -76,6 +99,12 @@ def remote_join(directory: str, name: str) -> str:
     return directory.rstrip("/\\") + sep + name
 
 
+def _check_excludes(exclude: Sequence[str]) -> None:
+    problems = exclude_problems(exclude)
+    if problems:
+        raise HatchwayError("bad exclude patterns (gitignore-style): " + "; ".join(problems))
+
+
 class Relay:
     """Calls one build's communicator through its hooks."""
 
@@ -83,15 +112,14 @@ class Relay:
         self.communicator = communicator
         self.pm = _RelayManager("hatchway")
         self.pm.add_hookspecs(hookspecs.CommunicatorSpecs)
-        self.pm.register(communicator, name="communicator")
+        if tracing():
+            trace_hook_calls(self.pm)
+        self.pm.register(communicator, name=f"communicator-{communicator.name or type(communicator).__name__}")
         for i, observer in enumerate(observers):
             self.pm.register(observer, name=f"observer-{i}-{type(observer).__name__}")
         self.hook = self.pm.hook
         self._cleaned = False
         self._lock = threading.Lock()
-
-    def add_observer(self, observer: Any, name: Optional[str] = None) -> None:
-        self.pm.register(observer, name=name or f"observer-{type(observer).__name__}-{id(observer)}")
 
     # -- connect -------------------------------------------------------
     def connect(self) -> None:
@@ -120,23 +148,17 @@ class Relay:
 
     def _retry_connect(self, timeout: float, cancelled: threading.Event,
                        on_retry: Callable[[BaseException, int], None]) -> None:
-        deadline = time.monotonic() + max(timeout, 0.0)
-        delay, attempt = 0.2, 0
-        while True:
-            attempt += 1
-            try:
-                self.hook.connect()
-                return
-            except RetryableConnectError as exc:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise ConnectError(
-                        f"timed out after {Duration(timeout)} waiting for {self.communicator.describe()}: {exc}"
-                    ) from None
-                on_retry(exc, attempt)
-                if cancelled.wait(min(delay, remaining)):
-                    raise BuildCancelled("cancelled while connecting") from None
-                delay = min(delay * 2, 5.0)
+        retry(
+            self.hook.connect,
+            retry_on=RetryableConnectError,
+            timeout=timeout,
+            backoff=CONNECT_BACKOFF,
+            cancelled=cancelled,
+            cancel_message="cancelled while connecting",
+            on_retry=lambda exc, attempt, delay: on_retry(exc, attempt),
+            give_up=lambda exc, attempt: ConnectError(
+                f"timed out after {Duration(timeout)} waiting for {self.communicator.describe()}: {exc}"),
+        )
 
     # -- execute -------------------------------------------------------
     def execute(
@@ -205,6 +227,7 @@ class Relay:
                 target = destination
             local = path
         transfer = transfer or Transfer(f"{getattr(local, 'name', '<stream>')} => {target}")
+        _check_excludes(exclude)
         self.hook.upload(source=local, destination=target, mode=mode, exclude=list(exclude), transfer=transfer)
         return target
 
@@ -232,9 +255,10 @@ class Relay:
             spelled = os.fspath(destination)  # type: ignore[arg-type]
             local = Path(os.path.expanduser(spelled))
             if (spelled.endswith("/") or spelled.endswith(os.sep)) and not _is_remote_dir_spelling(source):
-                local = local / remote_basename(source)
+                local = local / remote_basename(source, self.communicator.windows_paths)
             local.parent.mkdir(parents=True, exist_ok=True)
         transfer = transfer or Transfer(f"{source} => {getattr(local, 'name', local)}")
+        _check_excludes(exclude)
         self.hook.download(source=remote, destination=local, exclude=list(exclude), transfer=transfer)
         return local
 

@@ -404,7 +404,9 @@ def build_values(build: BuildPlan, target: Target, communicator: Communicator, r
     for key in ("Password", "SSHPrivateKey", "WinRMPassword"):
         redact.add_secret(values[key])
     # output is redacted line by line: a key's lines are secrets on their own too
-    redact.add_secrets(line for line in private_key.splitlines() if len(line) >= 16 and "-----" not in line)
+    for line in private_key.splitlines():
+        if len(line) >= 16 and "-----" not in line:
+            redact.add_secret(line)
     return values
 
 

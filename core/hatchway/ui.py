@@ -15,7 +15,7 @@ import datetime as _dt
 import sys
 import threading
 import time
-from typing import IO, Any, Callable, Dict, Generator, Optional, Tuple
+from typing import IO, Any, Callable, Dict, Generator, Optional, Set, Tuple
 
 from . import redact
 from .communicator import OutputStream
@@ -36,8 +36,25 @@ def _escape_machine(text: str) -> str:
     return text.replace(",", "%!(PACKER_COMMA)").replace("\r", "\\r").replace("\n", "\\n")
 
 
+def _to_devnull(stream: IO[str]) -> None:
+    """Point ``stream``'s descriptor at /dev/null, so the buffered rest and the final flush do not fail."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (a StringIO): nothing to redirect
+        pass
+
+
 class LineBuffer:
-    """A byte-stream listener that emits whole decoded lines; :meth:`flush` emits the rest."""
+    """A byte-stream listener that emits whole decoded lines, secrets masked; :meth:`flush` emits the rest.
+
+    Secrets are masked before a line is cleaned (a ``\\r`` or trailing blank
+    inside a secret must not cut it in two). When a secret holds newlines,
+    the last lines wait until enough follows to tell whether they begin one.
+    """
 
     def __init__(self, emit: Callable[[str], None]) -> None:
         self._emit = emit
@@ -47,15 +64,24 @@ class LineBuffer:
     def __call__(self, data: bytes) -> None:
         with self._lock:
             self._pending += data
+            if b"\n" not in data:  # no line completed: nothing to emit yet
+                return
+            hold = redact.multiline()
+            if hold:
+                self._pending = redact.redact_bytes(self._pending)
             *lines, self._pending = self._pending.split(b"\n")
+            if hold:
+                lines, kept = lines[:max(0, len(lines) - hold)], lines[max(0, len(lines) - hold):]
+                self._pending = b"\n".join(kept + [self._pending])
         for line in lines:
-            self._emit(clean_line(line.decode("utf-8", "replace")))
+            self._emit(clean_line(redact.redact(line.decode("utf-8", "replace"))))
 
     def flush(self) -> None:
         with self._lock:
-            rest, self._pending = self._pending, b""
-        if rest.strip():
-            self._emit(clean_line(rest.decode("utf-8", "replace")))
+            rest, self._pending = redact.redact_bytes(self._pending), b""
+        *lines, tail = rest.split(b"\n")
+        for line in lines + ([tail] if tail.strip() else []):
+            self._emit(clean_line(redact.redact(line.decode("utf-8", "replace"))))
 
 
 class UI:
@@ -83,6 +109,7 @@ class UI:
         self._console: Any = None
         self._progress: Any = None
         self._active_bars = 0
+        self._gone: Set[int] = set()
 
     # -- plumbing ------------------------------------------------------
     def _rich_console(self, err: bool = False) -> Any:
@@ -104,17 +131,25 @@ class UI:
                 console = self._progress.console if (self._progress is not None and not err) else self._rich_console(err)
                 console.print(Text(text, style=style or ""))
             else:
-                stream = self.err if err else self.out
-                stream.write(text + "\n")
-                stream.flush()
+                self._emit(self.err if err else self.out, text + "\n")
 
     def machine(self, target: str, kind: str, *data: str) -> None:
         """One ``timestamp,target,type,data...`` record (``-machine-readable``)."""
         fields = [str(int(time.time())), _escape_machine(target), _escape_machine(kind)]
         fields += [_escape_machine(redact.redact(str(d))) for d in data]
         with self._lock:
-            self.out.write(",".join(fields) + "\n")
-            self.out.flush()
+            self._emit(self.out, ",".join(fields) + "\n")
+
+    def _emit(self, stream: IO[str], text: str) -> None:
+        """Write and flush; a reader that went away (``| head``) silences the stream, the builds go on."""
+        if id(stream) in self._gone:
+            return
+        try:
+            stream.write(text)
+            stream.flush()
+        except BrokenPipeError:
+            self._gone.add(id(stream))
+            _to_devnull(stream)
 
     def color_of(self, build: str) -> str:
         with self._lock:
@@ -141,6 +176,28 @@ class UI:
         else:
             self._write(text, "bold red", err=True)
 
+    def interrupted(self, text: str) -> None:
+        """An interrupt notice (an error), starting on a line of its own on a terminal.
+
+        The terminal has just echoed ``^C`` where the cursor was: at the end of
+        a progress bar, or of the last line. Live bars are taken down for the
+        message (they are transient: their line is erased) and drawn again below.
+        """
+        with self._lock:
+            if self.machine_readable:
+                self.error(text)
+                return
+            if self._progress is not None:
+                self._progress.stop()
+                try:
+                    self.error(text)
+                finally:
+                    self._progress.start()
+                return
+            if bool(getattr(self.err, "isatty", lambda: False)()):
+                self._emit(self.err, "\n")
+            self.error(text)
+
     def build(self, name: str) -> "BuildUI":
         return BuildUI(self, name)
 
@@ -151,7 +208,8 @@ class UI:
         with self._lock:
             if self._progress is None:
                 self._progress = Progress(
-                    TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                    TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
+                    TransferSpeedColumn(),
                     console=self._rich_console(), transient=True,
                 )
                 self._progress.start()
@@ -242,7 +300,8 @@ class ProgressObserver:
         def on_start(t: Any) -> None:
             progress = ui._progress_bar()
             state["progress"] = progress
-            state["task"] = progress.add_task(f"{self.build_ui.name}: {t.description}"[:60], total=t.total)
+            description = redact.redact(f"{self.build_ui.name}: {t.description}")[:60]
+            state["task"] = progress.add_task(description, total=t.total)
 
         def on_advance(t: Any, n: int) -> None:
             if "task" in state:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers.core_env import RECORDER_PLUGIN
+from helpers.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -249,12 +250,10 @@ def test_second_interrupt_stops_at_once_and_says_what_is_left(env, tmp_path):
                                            "sleep_in_run": "1m", "sleep_in_cleanup": "1m"}]})
     proc = subprocess.Popen([sys.executable, "-m", "hatchway.cli", "build", str(template)], env=env.env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while not (tmp_path / "steps").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    steps = tmp_path / "steps"
+    wait_until(lambda: steps.exists() and "run slow" in steps.read_text(), "the builder's run step")
     proc.send_signal(signal.SIGINT)
-    while "cleanup starts" not in (tmp_path / "steps").read_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: "cleanup starts" in steps.read_text(), "the builder's cleanup after the first interrupt")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130

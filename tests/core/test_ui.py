@@ -1,6 +1,10 @@
 """What a person sees: Packer-style lines, colours per build, progress bars, machine-readable records."""
 import io
+import json
 import os
+import shlex
+
+import pytest
 
 from hatchway import redact
 from hatchway.communicator import Target
@@ -81,3 +85,98 @@ def test_no_progress_bar_when_not_a_terminal(tmp_path):
     (tmp_path / "f").write_bytes(b"x" * 1000)
     relay.upload(tmp_path / "f", str(tmp_path / "g"))
     assert out.getvalue() == ""
+
+
+# -- secrets in every form (issue 13 §3) ------------------------------------------------------------
+def test_a_secret_is_masked_in_its_quoted_escaped_and_encoded_forms():
+    import base64
+    import json
+    import shlex
+    import urllib.parse
+
+    secret = "hunter2'x\"C:\\temp\\pw99\tT\nN é"
+    redact.add_secret(secret)
+    forms = [secret, shlex.quote(secret), secret.replace("'", "''"), json.dumps(secret), repr(secret),
+             repr(secret.encode()), repr(shlex.quote(secret)), json.dumps(repr(secret)),
+             urllib.parse.quote(secret), urllib.parse.quote_plus(secret), urllib.parse.quote(secret, safe=""),
+             base64.b64encode(secret.encode()).decode(), base64.b64encode(secret.encode("utf-16-le")).decode(),
+             base64.b64encode(b"user:" + secret.encode()).decode(),
+             base64.b64encode(f"$env:X = '{secret}'; more".encode("utf-16-le")).decode(),
+             # a script holding the secret as a base64 argument, run as PowerShell's -EncodedCommand
+             base64.b64encode(f"$a = '{base64.b64encode(secret.encode()).decode()}'".encode("utf-16-le")).decode()]
+    for form in forms:
+        masked = redact.redact(f"before {form} after")
+        assert "hunter2" not in masked and "pw99" not in masked and "<sensitive>" in masked, (form, masked)
+        assert form not in masked, (form, masked)
+    assert redact.redact("nothing here") == "nothing here"
+
+
+def test_overlapping_secrets_leave_no_part_of_either():
+    redact.add_secret("abcdef-one")
+    redact.add_secret("one-two-three")
+    assert redact.redact("x abcdef-one-two-three y") == "x <sensitive> y"
+    redact.add_secret("sensitive")  # a secret inside the mask: masking again changes nothing
+    assert redact.redact(redact.redact("a sensitive b")) == "a <sensitive> b"
+
+
+def test_a_secret_with_newlines_split_across_chunks_and_lines_is_masked():
+    redact.add_secret("first-line\nsecond\rthird ")
+    lines = []
+    buf = LineBuffer(lines.append)
+    for chunk in (b"before first-li", b"ne\nsec", b"ond\rthird after\n", b"next\n"):
+        buf(chunk)
+    buf.flush()
+    assert lines == ["before <sensitive>after", "next"]
+    lines.clear()
+    for chunk in (b"on a pty: first-line\r", b"\nsecond\rthird \r\n", b"next\r\n"):  # \n written as \r\n
+        buf(chunk)
+    buf.flush()
+    assert lines == ["on a pty: <sensitive>", "next"]
+
+
+def test_a_secret_too_short_to_protect_is_left_alone_and_warned_about_once(env):
+    path = env.template({"variables": {"pin": "x7", "token": "long-enough-9"}, "sensitive-variables": ["pin", "token"],
+                         "builders": [{"type": "null", "communicator": "local"}],
+                         "provisioners": [{"type": "shell-local", "inline": ["echo x7 long-enough-9 x7"]}]})
+    result = env.hatchway("build", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "null: x7 <sensitive> x7" in result.stdout
+    warning = "a secret value is shorter than 4 characters, so it cannot be kept out of output and logs"
+    assert (result.stdout + result.stderr).count(warning) == 1, result.stderr
+    result = env.hatchway("validate", str(env.template({
+        "builders": [{"type": "null", "communicator": "ssh", "ssh_host": "h", "ssh_username": "u",
+                      "ssh_password": "pw"}]}, "short.json")))
+    assert "Warning: the value of ssh_password is shorter than 4 characters" in result.stderr
+
+
+@pytest.mark.timeout(60)
+def test_runs_of_backslashes_and_quotes_do_not_make_matching_explode():
+    """Each quoting and escaping applies to the whole secret, so a run of 30 parses one way per form
+    (per-character choices made a failing match try 3**30 ways)."""
+    for unit in ("\\", "'", '"', "\\'\"%$`"):
+        redact.clear()
+        secret = "ab" + unit * 30 + "cd"
+        redact.add_secret(secret)
+        near_miss = "ab" + (unit + "\\'\"") * 60 + "ce"
+        assert redact.redact(near_miss) == near_miss
+        masked = redact.redact(f"x {secret!r} {json.dumps(secret)} {shlex.quote(secret)} y")
+        assert masked.count("<sensitive>") == 3 and "ab" not in masked and "cd" not in masked, masked
+
+
+def test_the_log_file_takes_names_that_are_not_utf8_and_masks_secrets(tmp_path, capsys):
+    import logging
+
+    from hatchway.logs import setup_logging
+
+    redact.add_secret("log-s3cret'x")
+    handler = setup_logging(environ={"HATCHWAY_LOG_PATH": str(tmp_path / "log")})
+    try:
+        logging.getLogger("hatchway.test").warning("skipping %s with %r", "caf\udce9", "log-s3cret'x")
+    finally:
+        for name in ("hatchway", "hatchway_local", "hatchway_ssh", "hatchway_docker", "hatchway_winrm", "paramiko",
+                     "winrm", "docker"):
+            logging.getLogger(name).removeHandler(handler)
+        handler.close()
+    logged = (tmp_path / "log").read_text()
+    assert "skipping caf\\udce9 with \"<sensitive>\"" in logged, logged
+    assert "Logging error" not in capsys.readouterr().err

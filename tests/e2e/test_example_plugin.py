@@ -15,11 +15,12 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import List
 
 import pytest
+
+from helpers.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -172,12 +173,11 @@ def test_ctrl_c_stops_the_command_and_removes_the_machine(venv: Venv, workdir: P
     proc = subprocess.Popen([str(venv.bin / "hatchway"), "build", str(template)], cwd=workdir, env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not list((workdir / "machines").glob("*/tmp/started")) and time.monotonic() < deadline:
+        def started_or_exited() -> List[Path]:
             assert proc.poll() is None, proc.communicate()[0]
-            time.sleep(0.1)
-        started = list((workdir / "machines").glob("*/tmp/started"))
-        assert started, "the provisioner did not start within 60s"
+            return list((workdir / "machines").glob("*/tmp/started"))
+
+        started = wait_until(started_or_exited, "the provisioner's start", timeout=60)
         root = str(started[0].parents[1])
         assert _processes_in(root), "the running command is not visible in /proc"
         proc.send_signal(signal.SIGINT)

@@ -10,6 +10,13 @@ HATCHWAY_LOG_PATH, ``-machine-readable`` likewise, and the log on stderr;
 every byte of stdout, stderr and the log is searched for each secret, as
 it is and base64-, URL- and JSON-encoded.
 
+Secrets holding quotes, backslashes, tabs and newlines change form on their
+way out: shell-quoted in ``{{.Vars}}`` (``'a'"'"'b'``), PowerShell-quoted in
+the ``powershell`` provisioner's environment file (``'a''b'``), escaped in
+the debug log's ``repr`` of a command or path, URL-encoded in a Docker
+engine error about an image named after one, base64 in WinRM bodies; every
+such form is searched for too (:func:`encodings`).
+
 Also at the CLI level: a private key file readable by others is warned
 about, and an encrypted key without an agent is a clear error, not a hang.
 """
@@ -18,6 +25,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -33,25 +41,39 @@ from helpers.core_env import Env
 pytestmark = pytest.mark.timeout(300)
 
 BASTION_USER = "hw-bastion"
-BASTION_PW = "B@stion:pw/7%e1"
+BASTION_PW = "B@stion:pw/7%e1'\\q"
 PROXY_USER = "hwproxy"
 PROXY_PW = "Pr0xy#pw&q=9!"
 WINRM_USER = "winuser"
-WINRM_PW = "W1nRM pw+\"quoted\"$x"
+WINRM_PW = "W1nRM pw+\"quoted\"$x'\\y"
 TOKEN = "tok-3f9a-sens/itive+value=="
 OTHER_SENSITIVE = "s3cond-sensitive-\u00e9t\u00e9"
+#: Quotes of both kinds, backslashes, a tab, a newline, a $: every quoting and escaping changes it.
+QUOTED = "hunter2'x\"y\\C:\\temp\\pw99\tT\nN $HOME"
+#: The name of a Docker image that does not exist: the engine's error quotes it URL-encoded.
+IMAGE_SECRET = "im4ge-s3cret'q\\x y"
 WRONG = {"ssh": "wr0ng-ssh-pw!", "bastion": "wr0ng-bastion-pw!", "proxy": "wr0ng-proxy-pw!",
          "winrm": "wr0ng-winrm-pw!"}
 
 
 def encodings(secret: str, user: str = "") -> List[bytes]:
-    """The forms a secret could leak in: as is, base64 (alone and as Basic auth), URL- and JSON-encoded."""
-    forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret),
-             json.dumps(secret)[1:-1], repr(secret)[1:-1],
-             base64.b64encode(secret.encode()).decode()}
+    """The forms a secret could leak in: as is; quoted for sh (as shlex.quote and {{.Vars}} write it) and
+    PowerShell; backslash-escaped (JSON, repr of text and bytes, twice); URL-encoded (quote, quote_plus,
+    twice); base64 (alone, as Basic auth, UTF-16LE as -EncodedCommand, inside a longer encoded script)."""
+    sh_inner = secret.replace("'", "'\"'\"'")
+    ps_inner = secret.replace("'", "''")
+    forms = {secret, shlex.quote(secret), sh_inner, ps_inner,
+             urllib.parse.quote(secret, safe=""), urllib.parse.quote(secret), urllib.parse.quote_plus(secret),
+             urllib.parse.quote(urllib.parse.quote(secret, safe=""), safe=""),
+             json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1], repr(secret)[1:-1],
+             repr(secret.encode())[2:-1], json.dumps(json.dumps(secret))[3:-3], repr(json.dumps(secret))[2:-2],
+             json.dumps(sh_inner)[1:-1], repr(sh_inner)[1:-1], json.dumps(ps_inner)[1:-1],
+             base64.b64encode(secret.encode()).decode(), base64.b64encode(secret.encode("utf-16-le")).decode(),
+             base64.b64encode(f"$env:X = '{ps_inner}'\r\n".encode("utf-16-le")).decode()[12:-12]}
     if user:
         forms.add(base64.b64encode(f"{user}:{secret}".encode()).decode())
-    return sorted(form.encode() for form in forms)
+        forms.add(base64.b64encode(f"{user}:{secret}".encode()).decode()[len(user) + 2:-4])
+    return sorted(form.encode() for form in forms if len(form) >= 4)
 
 
 def leaks(data: bytes, secrets: Dict[str, Tuple[str, str]]) -> List[str]:
@@ -68,6 +90,10 @@ def test_the_leak_search_finds_every_form() -> None:
     for form in (b"p@ss:w/rd", b"p%40ss%3Aw%2Frd", base64.b64encode(b"me:p@ss:w/rd"), base64.b64encode(b"p@ss:w/rd")):
         assert leaks(b"Authorization: " + form + b"\n", secrets) != []
     assert leaks(b"Authorization: <sensitive>", secrets) == []
+    quoted = {"q": (QUOTED, "")}
+    for form in (shlex.quote(QUOTED), QUOTED.replace("'", "''"), repr(QUOTED), json.dumps(QUOTED),
+                 urllib.parse.quote(QUOTED), repr(shlex.quote(QUOTED))):
+        assert leaks(f"X={form}\n".encode(), quoted) != [], form
 
 
 # -- the machines ------------------------------------------------------------
@@ -118,7 +144,7 @@ def ssh_build(name: str, servers: dict, password: str, **extra: object) -> dict:
             "ssh_handshake_attempts": 1, **extra}
 
 
-def template(servers: dict, wsman, shared: Path) -> Tuple[dict, Dict[str, Tuple[str, str]]]:
+def template(servers: dict, wsman, shared: Path, images: Dict[str, str]) -> Tuple[dict, Dict[str, Tuple[str, str]]]:
     """The template, and label -> (secret, user) of every secret in it."""
     from servers.sshd import TEST_PASSWORD, TEST_USER
 
@@ -138,25 +164,38 @@ def template(servers: dict, wsman, shared: Path) -> Tuple[dict, Dict[str, Tuple[
                   **{**proxy, "ssh_timeout": "3s"}),
         {**winrm, "name": "winrm-ok", "winrm_password": "{{user `winrm_pw`}}"},
         {**winrm, "name": "winrm-wrong", "winrm_password": WRONG["winrm"]},
+        # an image named after a secret: the engine's error quotes it, URL-encoded
+        {"type": "docker", "name": "docker-image", "image": "hatchway-missing/{{user `image`}}", "discard": True},
+        {"type": "docker", "name": "docker-ok", "image": images["shell"], "pull": False, "discard": True},
     ]
     secrets = {"ssh_password": (TEST_PASSWORD, TEST_USER), "ssh_bastion_password": (BASTION_PW, BASTION_USER),
                "ssh_proxy_password": (PROXY_PW, PROXY_USER), "winrm_password": (WINRM_PW, WINRM_USER),
-               "sensitive token": (TOKEN, ""), "sensitive other": (OTHER_SENSITIVE, "")}
+               "sensitive token": (TOKEN, ""), "sensitive other": (OTHER_SENSITIVE, ""),
+               "sensitive quoted": (QUOTED, ""), "sensitive image": (IMAGE_SECRET, "")}
     secrets.update({f"wrong {k} password": (v, "") for k, v in WRONG.items()})
     echo = " ".join(f"'{secret}'" for secret, _ in secrets.values() if "'" not in secret)
     data = {
-        "variables": {"token": TOKEN, "other": OTHER_SENSITIVE, "winrm_pw": WINRM_PW},
-        "sensitive-variables": ["token", "other"],
+        "variables": {"token": TOKEN, "other": OTHER_SENSITIVE, "winrm_pw": WINRM_PW, "quoted": QUOTED,
+                      "image": IMAGE_SECRET},
+        "sensitive-variables": ["token", "other", "quoted", "image"],
         "builders": builders,
         "provisioners": [
             {"type": "shell", "environment_vars": ["TOKEN={{user `token`}}", "OTHER={{user `other`}}"],
              "inline": [f"echo every secret: {echo}", "echo from the environment: $TOKEN $OTHER",
                         "echo on stderr: $TOKEN >&2", "exit 3"],
              "valid_exit_codes": [3]},
+            # {{.Vars}} shell-quotes it into the command (and the debug log's repr of the command)
+            {"type": "shell", "environment_vars": ["QUOTED={{user `quoted`}}"],
+             "inline": ["printf 'quoted: %s|\\n' \"$QUOTED\"", "printf 'quoted on stderr: %s|\\n' \"$QUOTED\" >&2"]},
+            # PowerShell quoting: the environment file holds $env:QUOTED = '...'' doubled quotes...'
+            {"type": "powershell", "only": ["winrm-ok"], "environment_vars": ["QUOTED={{user `quoted`}}"],
+             "inline": ["echo powershell"], "remote_path": f"{shared}/ps-script.ps1",
+             "remote_env_var_path": f"{shared}/ps-vars.ps1",
+             "execute_command": "cat '{{.Vars}}' && test -n '{{.Path}}'"},
             {"type": "file", "content": "{{user `other`}}",
              "destination": f"{shared}/{{{{build_name}}}}/{{{{user `token`}}}}.txt"},
-            {"type": "file", "direction": "download", "source": "/nonexistent/{{user `token`}}/{{user `other`}}",
-             "destination": "out/"},
+            {"type": "file", "direction": "download",
+             "source": "/nonexistent/{{user `token`}}/{{user `other`}}/{{user `quoted`}}", "destination": "out/"},
         ],
     }
     return data, secrets
@@ -172,19 +211,20 @@ def run_cli(env: Env, *args: str, timeout: float = 240, drop: Tuple[str, ...] = 
 
 
 @pytest.mark.parametrize("mode", ["ui", "machine-readable", "log-on-stderr"])
-def test_no_secret_anywhere_in_a_failing_debug_build(mode: str, tmp_path: Path, servers: dict, wsman) -> None:
+def test_no_secret_anywhere_in_a_failing_debug_build(mode: str, tmp_path: Path, servers: dict, wsman, engine,
+                                                    images) -> None:
     root = tmp_path / "cli"
     root.mkdir()
     env = Env(root)
     shared = Path(tempfile.mkdtemp(prefix="hw-secrets-out-"))  # the ssh user writes here too
     os.chmod(shared, 0o777)
-    data, secrets = template(servers, wsman, shared)
+    data, secrets = template(servers, wsman, shared, images)
     path = env.template(data)
     log = tmp_path / "debug.log"
     flags = ["-machine-readable"] if mode == "machine-readable" else []
     where = {} if mode == "log-on-stderr" else {"HATCHWAY_LOG_PATH": str(log)}  # -debug alone logs to stderr
     try:
-        status, out, err = run_cli(env, "build", "-debug", *flags, str(path), **where)
+        status, out, err = run_cli(env, "build", "-debug", *flags, str(path), **where, **docker_env(engine))
         written = sorted(str(p.relative_to(shared)) for p in shared.rglob("*.txt"))
     finally:
         shutil.rmtree(shared, ignore_errors=True)
@@ -194,17 +234,27 @@ def test_no_secret_anywhere_in_a_failing_debug_build(mode: str, tmp_path: Path, 
     text = everything.decode("utf-8", "replace")
     # the run is real: every build got as far as it should, and said so
     assert status == 1
-    for name in ("ssh-ok", "bastion-ok", "proxy-ok", "winrm-ok"):
-        assert f"{name}: every secret: " + " ".join(["<sensitive>"] * 10) in text.replace("%!(PACKER_COMMA)", ","), name
+    echoed = len([s for s, _ in secrets.values() if "'" not in s])
+    for name in ("ssh-ok", "bastion-ok", "proxy-ok", "winrm-ok", "docker-ok"):
+        every = f"{name}: every secret: " + " ".join(["<sensitive>"] * echoed)
+        assert every in text.replace("%!(PACKER_COMMA)", ","), name
         assert f"{name}: from the environment: <sensitive> <sensitive>" in text, name
         assert f"{name}: on stderr: <sensitive>" in text, name
+        assert f"{name}: quoted: <sensitive>|" in text, name
+        assert f"{name}: quoted on stderr: <sensitive>|" in text, name
         assert "/nonexistent/<sensitive>/<sensitive>" in text
+    assert "winrm-ok: $env:QUOTED = '<sensitive>'" in text
+    assert "docker-image: " in text and "hatchway-missing/<sensitive>" in text
     for name in ("ssh-wrong", "bastion-wrong", "proxy-wrong", "winrm-wrong"):
         assert f"{name}: " in text and f"{name}: every secret" not in text, name
     assert written == [f"{name}/{TOKEN}.txt" for name in ("bastion-ok", "proxy-ok", "ssh-ok", "winrm-ok")]
     assert b"execute" in logged and b"DEBUG" in logged  # the debug log is real
     if mode == "machine-readable":
         assert all(line.split(b",")[0].isdigit() for line in out.splitlines() if line), out[:500]
+
+
+def docker_env(engine) -> Dict[str, str]:
+    return {k: v for k, v in engine.env.items() if k.startswith("DOCKER_")}
 
 
 # -- private keys at the CLI -----------------------------------------------------
@@ -284,7 +334,7 @@ class Crasher(hatchway.Provisioner):
     def provision(self, ctx):
         ctx.ui.say("about to crash with " + self.config.word)
         def deeper(word):
-            raise RuntimeError("unexpected failure holding " + word)
+            raise RuntimeError("unexpected failure holding " + word + " " + repr(word))
         deeper(self.config.word)
 
 @hatchway.hookimpl
@@ -298,17 +348,17 @@ def test_a_plugin_crash_keeps_secrets_out_of_its_message_and_traceback(tmp_path:
     root.mkdir()
     env = Env(root)
     env.add_plugin("hatchway-crasher", "hatchway_crasher", CRASHER_PLUGIN)
-    path = env.template({"variables": {"token": TOKEN}, "sensitive-variables": ["token"],
+    path = env.template({"variables": {"token": TOKEN, "quoted": QUOTED}, "sensitive-variables": ["token", "quoted"],
                          "builders": [{"type": "null", "name": "crash", "communicator": "local"}],
-                         "provisioners": [{"type": "crasher", "word": "{{user `token`}}"}]})
+                         "provisioners": [{"type": "crasher", "word": "{{user `token`}}{{user `quoted`}}"}]})
     log = tmp_path / "debug.log"
     status, out, err = run_cli(env, "build", "-debug", str(path), HATCHWAY_LOG_PATH=str(log))
     logged = log.read_bytes()
-    assert leaks(out + err + logged, {"token": (TOKEN, "")}) == []
+    assert leaks(out + err + logged, {"token": (TOKEN, ""), "quoted": (QUOTED, "")}) == []
     assert status == 1
     assert b"crash: about to crash with <sensitive>" in out
     assert (b"Build failed: internal error in a plugin or in Hatchway: RuntimeError: unexpected failure holding "
-            b"<sensitive>") in out + err
+            b"<sensitive> '<sensitive>'") in out + err  # as is and its repr, escaped quotes, \\t and \\n
     assert b"Traceback (most recent call last)" in logged and b"in deeper" in logged  # the traceback is there
 
 

@@ -46,7 +46,7 @@ class Env:
 #: A builder whose every step leaves a file behind, so tests can see what ran.
 RECORDER_PLUGIN = '''
 import os, time, attrs, hatchway
-from hatchway.config import option
+from hatchway import option
 
 @attrs.define(kw_only=True)
 class Config:

@@ -11,6 +11,7 @@ from ..components import Provisioner
 from ..config import option
 from ..context import BuildContext
 from ..errors import ProvisionerError
+from ..files import exclude_problems
 from .scripts import local_path
 
 
@@ -22,7 +23,7 @@ class FileConfig:
     destination: str = option(required=True, help="Where to copy to. A trailing / means \"into this directory\".")
     direction: Literal["upload", "download"] = option("upload", help="upload (default) or download.")
     generated: bool = option(False, help="The source is made by an earlier step: do not check it exists now.")
-    exclude: List[str] = option(factory=list, help="Glob patterns skipped in directory transfers (beyond Packer).")
+    exclude: List[str] = option(factory=list, help="Patterns skipped in directory transfers, gitignore-style (beyond Packer).")
 
     def check(self, context=None):
         given = [k for k in ("source", "sources", "content") if getattr(self, k) not in (None, "", [])]
@@ -37,6 +38,8 @@ class FileConfig:
                     key = "source" if self.source else f"sources[{i}]"
                     yield (key, f"local file {src!r} does not exist",
                            "fix the path, or set \"generated\": true if an earlier step makes it")
+        for problem in exclude_problems(self.exclude):
+            yield ("exclude", problem, "patterns are gitignore-style")
 
     def all_sources(self) -> List[str]:
         return [self.source] if self.source else list(self.sources or [])

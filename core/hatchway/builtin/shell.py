@@ -4,9 +4,7 @@ from __future__ import annotations
 import io
 import os
 import shlex
-import threading
-import time
-from typing import Callable, ClassVar, Dict, List, Optional, Tuple, TypeVar
+from typing import ClassVar, Dict, List, Optional, Tuple
 
 import attrs
 
@@ -15,12 +13,9 @@ from ..components import Provisioner
 from ..config import option
 from ..context import BuildContext
 from ..durations import Duration
-from ..errors import (BuildCancelled, CommandTimeout, CommunicatorError, ConnectError, ProvisionerError,
-                      RemotePathError, RetryableConnectError)
+from ..errors import BuildCancelled, ProvisionerError
+from ..retry import retry_until
 from .scripts import env_problems, exit_codes, flatten_env, one_source, parse_env, runs_the_script, script_sources, unix_lines
-
-T = TypeVar("T")
-
 
 DEFAULT_EXECUTE = "chmod +x {{.Path}}; {{.Vars}} {{.Path}}"
 DEFAULT_EXECUTE_ENV_FILE = "chmod +x {{.Path}}; . {{.EnvVarFile}} && {{.Path}}"
@@ -74,36 +69,6 @@ class ShellConfig:
         yield from one_source(self)
         yield from env_problems(self.environment_vars)
         yield from runs_the_script(self.execute_command, DEFAULT_EXECUTE)
-
-
-def worth_retrying(exc: CommunicatorError) -> bool:
-    """Could the same upload or start succeed later (the machine rebooting), as Packer retries it?
-
-    Not after a time-out, a bad path, or a connection refused for good
-    (a removed container, bad credentials).
-    """
-    if isinstance(exc, (CommandTimeout, RemotePathError)):
-        return False
-    return not isinstance(exc, ConnectError) or isinstance(exc, RetryableConnectError)
-
-
-def retry_until(timeout: float, cancelled: threading.Event, what: str, action: Callable[[], T],
-                on_retry: Callable[[BaseException], None]) -> T:
-    """Run ``action``, retrying a :class:`CommunicatorError` worth retrying until ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    delay = 0.5
-    while True:
-        try:
-            return action()
-        except CommunicatorError as exc:
-            if not worth_retrying(exc):
-                raise
-            if time.monotonic() + delay > deadline:
-                raise ProvisionerError(f"{what} failed for {Duration(timeout)}: {exc}") from None
-            on_retry(exc)
-            if cancelled.wait(delay):
-                raise BuildCancelled("cancelled") from None
-            delay = min(delay * 2, 10.0)
 
 
 class ShellProvisioner(Provisioner):

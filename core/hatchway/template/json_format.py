@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from .. import jsonfile
 from ..config import suggest
 from ..errors import ConfigError, ConfigProblem
 from .model import BuilderSection, PostProcessorSection, ProvisionerSection, Template, Variable
@@ -35,29 +36,25 @@ def load(path: "str | Path", *, partial: bool = False) -> Template:
     """Read and parse the template file at ``path`` (``partial``: see the module docstring)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = jsonfile.read_text(path)
     except FileNotFoundError:
         raise ConfigError(f"template file {str(path)!r} does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{str(path)!r} is a directory; give the template's JSON file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read template {str(path)!r}: {exc}") from None
+    except jsonfile.BadInput as exc:
+        raise ConfigError(f"template {str(path)!r} {exc}") from None
     return loads(text, path, partial=partial)
 
 
 def loads(text: str, path: "str | Path" = "template.json", *, partial: bool = False) -> Template:
     path = Path(path)
     try:
-        raw = json.loads(text)
+        raw = jsonfile.parse(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             [ConfigProblem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")],
             source=str(path),
         ) from None
-    except RecursionError:  # issue 13: 100,000 nested "[" was a traceback
-        raise ConfigError([ConfigProblem("", "invalid JSON: nested too deeply")], source=str(path)) from None
-    except ValueError as exc:  # e.g. an integer of thousands of digits
-        raise ConfigError([ConfigProblem("", f"invalid JSON: {str(exc).split(';')[0]}")], source=str(path)) from None
+    except jsonfile.BadInput as exc:
+        raise ConfigError([ConfigProblem("", f"the template {exc}")], source=str(path)) from None
     return _Parser(path).parse(raw, partial)
 
 

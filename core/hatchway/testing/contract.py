@@ -4,14 +4,14 @@ Every communicator in this repository runs it; a third-party one runs it
 with a few lines::
 
     import pytest
-    from hatchway.relay import Relay
+    import hatchway
     from hatchway.testing import CommunicatorContract
 
     class TestMyCommunicator(CommunicatorContract):
         @pytest.fixture
         def relay(self):
             comm = MyCommunicator(MyCommunicator.Config(...), hatchway.Target(...))
-            relay = Relay(comm)
+            relay = hatchway.Relay(comm)
             relay.connect()
             yield relay
             relay.cleanup()
@@ -38,7 +38,8 @@ from ..communicator import OutputStream
 from ..errors import RemotePathError
 from ..relay import Relay
 
-__all__ = ["CommunicatorContract", "AWKWARD_NAMES", "make_tree", "piped"]
+__all__ = ["CommunicatorContract", "AWKWARD_NAMES", "EXCLUDE_PATTERNS", "EXCLUDE_KEPT", "make_exclude_tree",
+           "make_tree", "piped"]
 
 #: Names that break careless quoting: spaces, quotes, $, backticks, ;, a leading dash, unicode.
 AWKWARD_NAMES = [
@@ -51,6 +52,24 @@ AWKWARD_NAMES = [
     "-leading-dash.txt",
     "ünïcödé-日本.txt",
 ]
+
+
+#: ``exclude`` patterns, one per gitignore rule: a name at any depth, a ``!`` re-include, a trailing ``/``
+#: for directories only, ``*`` not crossing ``/``, and ``**`` crossing it.
+EXCLUDE_PATTERNS = ["*.log", "!keep.log", "build/", "docs/*.md", "**/tmp"]
+#: The files of :func:`make_exclude_tree`, and what of them :data:`EXCLUDE_PATTERNS` leaves.
+EXCLUDE_TREE = ["a.log", "keep.log", "notes.txt", "logs/x.log", "logs/deep/y.log", "logs/deep/z.txt",
+                "build/out.bin", "src/build", "src/main.c", "docs/a.md", "docs/sub/b.md", "tmp/t", "deep/er/tmp/t"]
+EXCLUDE_KEPT = {"keep.log", "notes.txt", "logs", "logs/deep", "logs/deep/z.txt", "src", "src/build", "src/main.c",
+                "docs", "docs/sub", "docs/sub/b.md", "deep", "deep/er"}
+
+
+def make_exclude_tree(root: Path) -> None:
+    """Write :data:`EXCLUDE_TREE` under ``root``, each file holding its own name."""
+    for rel in EXCLUDE_TREE:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(rel.encode())
 
 
 def make_tree(root: Path) -> Dict[str, bytes]:
@@ -242,6 +261,13 @@ class CommunicatorContract:
         assert not any("deeper" in p for p in listing)
         assert "sub/b.bin" in listing
 
+    def test_upload_exclude_is_gitignore_style(self, relay: Relay, remote_dir: str, tmp_path: Path) -> None:
+        src = tmp_path / "tree"
+        make_exclude_tree(src)
+        relay.upload(str(src) + "/", f"{remote_dir}/dest", exclude=EXCLUDE_PATTERNS)
+        assert self.remote_listing(relay, f"{remote_dir}/dest") == EXCLUDE_KEPT
+        assert self.remote_bytes(relay, f"{remote_dir}/dest/src/build") == b"src/build"
+
     def test_awkward_names_round_trip_without_injection(self, relay: Relay, remote_dir: str,
                                                          tmp_path: Path) -> None:
         src = tmp_path / "awk"
@@ -335,6 +361,15 @@ class CommunicatorContract:
         relay.upload(str(src) + "/", f"{remote_dir}/tree")
         relay.download(f"{remote_dir}/tree/", tmp_path / "back", exclude=["*.log", "sub"])
         assert self.local_listing(tmp_path / "back") == {"a.txt", "empty.txt", "emptydir"}
+
+    def test_download_exclude_is_gitignore_style(self, relay: Relay, remote_dir: str, tmp_path: Path) -> None:
+        src = tmp_path / "tree"
+        make_exclude_tree(src)
+        relay.upload(str(src) + "/", f"{remote_dir}/tree")
+        assert self.remote_listing(relay, f"{remote_dir}/tree") >= set(EXCLUDE_TREE)
+        relay.download(f"{remote_dir}/tree/", tmp_path / "back", exclude=EXCLUDE_PATTERNS)
+        assert self.local_listing(tmp_path / "back") == EXCLUDE_KEPT
+        assert (tmp_path / "back" / "src" / "build").read_bytes() == b"src/build"
 
     def test_download_missing_remote_source(self, relay: Relay, remote_dir: str, tmp_path: Path) -> None:
         with pytest.raises(RemotePathError) as info:

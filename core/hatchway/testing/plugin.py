@@ -15,7 +15,7 @@ def hatchway_relay_for() -> Iterator[Callable[..., Any]]:
 
     ``relay = hatchway_relay_for(MyCommunicator(config, target))``
     """
-    from hatchway.relay import Relay
+    from hatchway import Relay
 
     made: List[Relay] = []
 

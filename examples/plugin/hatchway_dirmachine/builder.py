@@ -19,8 +19,7 @@ from typing import Optional
 import attrs
 
 import hatchway
-from hatchway.config import option
-from hatchway.errors import HatchwayError
+from hatchway import HatchwayError, option
 
 from . import machine
 

@@ -18,12 +18,16 @@ from typing import BinaryIO, Optional, Sequence, Union
 import attrs
 
 import hatchway
-from hatchway import files
-from hatchway.communicator import CommunicatorConfig, OutputStream, Transfer
-from hatchway.config import option
-from hatchway.errors import ConnectError, HatchwayError, RemotePathError
-from hatchway.process import kill_all, run_process
-from hatchway.relay import remote_join
+from hatchway import (
+    CommunicatorConfig,
+    ConnectError,
+    HatchwayError,
+    OutputStream,
+    RemotePathError,
+    Transfer,
+    option,
+)
+from hatchway.toolkit import Entry, copy_file, copy_stream, kill_all, remote_join, run_process, tree_size, walk
 
 from . import machine
 
@@ -110,18 +114,18 @@ class DirMachineCommunicator(hatchway.Communicator):
     def upload(self, source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
                exclude: Sequence[str], transfer: Transfer) -> bool:
         if isinstance(source, Path) and source.is_dir():
-            transfer.start(files.tree_size(source, exclude))
+            transfer.start(tree_size(source, exclude))
             self._mkdir(destination)
             # Entry by entry, each resolved on its own: a link already on the machine is read as the machine reads it.
-            for entry in files.walk(source, exclude):
+            for entry in walk(source, exclude):
                 remote = remote_join(destination, entry.relpath)
                 if entry.is_dir:
                     self._mkdir(remote, entry.mode)
                 else:
-                    files.copy_file(entry.path, self.local(remote), None, transfer)
+                    copy_file(entry.path, self.local(remote), None, transfer)
         else:
             transfer.start(source.stat().st_size if isinstance(source, Path) else None)
-            files.copy_file(source, self.local(destination), mode, transfer)
+            copy_file(source, self.local(destination), mode, transfer)
         return True
 
     @hatchway.hookimpl
@@ -135,10 +139,10 @@ class DirMachineCommunicator(hatchway.Communicator):
                 raise RemotePathError(f"{source!r} is a directory on the machine; download it to a local directory")
             entries = list(machine.walk(Path(self.root), source, exclude, self.config.dirmachine_home))
             transfer.start(sum(e.size for e in entries))
-            for entry in [files.Entry("", local, True, 0o755, 0)] + entries:
+            for entry in [Entry("", local, True, 0o755, 0)] + entries:
                 target = destination.joinpath(*entry.relpath.split("/")) if entry.relpath else destination
                 if not entry.is_dir:
-                    files.copy_file(entry.path, target, None, transfer)
+                    copy_file(entry.path, target, None, transfer)
                     continue
                 try:
                     target.mkdir(parents=True, exist_ok=True)
@@ -148,11 +152,11 @@ class DirMachineCommunicator(hatchway.Communicator):
                     os.chmod(target, entry.mode)
         elif isinstance(destination, Path):
             transfer.start(local.stat().st_size)
-            files.copy_file(local, destination, None, transfer)
+            copy_file(local, destination, None, transfer)
         else:
             transfer.start(local.stat().st_size)
             with open(local, "rb") as handle:
-                files.copy_stream(handle, destination, transfer)
+                copy_stream(handle, destination, transfer)
         return True
 
     @hatchway.hookimpl

@@ -22,8 +22,8 @@ import subprocess
 from pathlib import Path
 from typing import Iterator, List, Sequence, Tuple
 
-from hatchway.errors import HatchwayError, RemotePathError
-from hatchway.files import Entry, is_excluded
+from hatchway import HatchwayError, RemotePathError
+from hatchway.toolkit import Entry, is_excluded
 
 __all__ = ["make_machine", "remove_machine", "remove_device_nodes", "is_machine", "resolve", "walk", "find_busybox",
            "check_privileges", "DEVICES", "ENTER"]
@@ -169,12 +169,12 @@ def walk(root: Path, remote: str, exclude: Sequence[str] = (), cwd: str = "/") -
     def visit(directory: Path, prefix: str, seen: Tuple[Tuple[int, int], ...]) -> Iterator[Entry]:
         for name in sorted(os.listdir(directory)):
             rel = f"{prefix}{name}"
-            if is_excluded(rel, exclude):
-                continue
             path = resolve(root, f"{remote.rstrip('/')}/{rel}", cwd)
             try:
                 st = path.stat()
             except FileNotFoundError:  # a dangling link
+                continue
+            if is_excluded(rel, exclude, stat.S_ISDIR(st.st_mode)):
                 continue
             if stat.S_ISDIR(st.st_mode) and (st.st_dev, st.st_ino) not in seen:
                 yield Entry(rel, path, True, stat.S_IMODE(st.st_mode), 0)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hatchway import RemotePathError, Target
-from hatchway.relay import Relay
+from hatchway import Relay
 from hatchway.testing import CommunicatorContract
 from hatchway_dirmachine import DirMachineCommunicator, DirMachineCommunicatorConfig
 from hatchway_dirmachine.machine import find_busybox, make_machine, remove_machine

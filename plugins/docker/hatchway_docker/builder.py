@@ -15,12 +15,8 @@ from typing import Any, ClassVar, Dict, Iterator, List, Optional, Tuple
 
 import attrs
 
-from hatchway.communicator import Target
-from hatchway.components import Artifact, Builder
-from hatchway.config import option
-from hatchway.context import BuildContext
-from hatchway.errors import HatchwayError
-from hatchway.files import CHUNK, atomic_writer
+from hatchway import Artifact, BuildContext, Builder, HatchwayError, Target, option
+from hatchway.toolkit import CHUNK, atomic_writer
 
 from . import daemon
 from .runargs import DEFAULT_RUN_COMMAND, RunCommandError, RunSpec, parse_run_command, tmpfs_map

@@ -17,9 +17,17 @@ from typing import Any, BinaryIO, List, Optional, Sequence, Tuple, Union
 import attrs
 
 import hatchway
-from hatchway.communicator import CommunicatorConfig, OutputStream, Target, Transfer
-from hatchway.errors import CommandTimeout, CommunicatorError, ConnectError, RemotePathError
-from hatchway.files import temp_name
+from hatchway import (
+    CommandTimeout,
+    CommunicatorConfig,
+    CommunicatorError,
+    ConnectError,
+    OutputStream,
+    RemotePathError,
+    Target,
+    Transfer,
+)
+from hatchway.toolkit import temp_name
 
 from . import daemon
 from .execution import Sockets, StartFailed, StdinUnsupported, carries_stdin, run_exec

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Dict, Iterator, Optional
 
-from hatchway.errors import CommunicatorError, ConnectError, RemotePathError
+from hatchway import CommunicatorError, ConnectError, RemotePathError
 
 __all__ = ["settings_from_env", "open_api", "api_errors", "short", "describe_url"]
 

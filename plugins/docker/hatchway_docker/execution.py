@@ -19,8 +19,8 @@ from typing import Any, BinaryIO, List, Optional, Sequence, Set
 
 import attrs
 
-from hatchway.communicator import OutputStream
-from hatchway.files import CHUNK
+from hatchway import OutputStream
+from hatchway.toolkit import CHUNK
 
 from .daemon import api_errors
 

@@ -7,11 +7,8 @@ from typing import Any, List
 
 import attrs
 
-from hatchway.components import Artifact, PostProcessor
-from hatchway.config import option
-from hatchway.context import BuildContext
-from hatchway.errors import HatchwayError
-from hatchway.files import CHUNK, atomic_writer
+from hatchway import Artifact, BuildContext, HatchwayError, PostProcessor, option
+from hatchway.toolkit import CHUNK, atomic_writer
 
 from . import daemon
 

@@ -28,11 +28,22 @@ from typing import Any, BinaryIO, Callable, Iterator, List, Optional, Sequence, 
 
 import attrs
 
-from hatchway.archives import (END, BrokenArchive, IterStream, UnsafeArchive, extract_single_file, extract_tar, tar_body,
-                               tar_hardlink_header, tar_header)
-from hatchway.communicator import Transfer
-from hatchway.errors import CommunicatorError, RemotePathError
-from hatchway.files import CHUNK, temp_name, tree_size, walk
+from hatchway import CommunicatorError, RemotePathError, Transfer
+from hatchway.toolkit import (
+    BrokenArchive,
+    CHUNK,
+    END,
+    IterStream,
+    UnsafeArchive,
+    extract_single_file,
+    extract_tar,
+    tar_body,
+    tar_hardlink_header,
+    tar_header,
+    temp_name,
+    tree_size,
+    walk,
+)
 
 from .daemon import api_errors
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Optional, Tuple
 
-from hatchway.errors import ConnectError
+from hatchway import ConnectError
 
 __all__ = ["resolve_owner", "parse_database"]
 

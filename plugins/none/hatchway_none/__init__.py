@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import hatchway
-from hatchway.communicator import CommunicatorConfig
-from hatchway.errors import CommunicatorError
+from hatchway import CommunicatorConfig, CommunicatorError
 
 __all__ = ["NoneCommunicator"]
 __version__ = "0.1.0"

@@ -14,7 +14,7 @@ from typing import Callable, List, NamedTuple, Optional
 
 import paramiko
 
-from hatchway.errors import ConnectError
+from hatchway import ConnectError
 
 from .errors import AuthenticationFailed, reason
 

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, List, Optional, Sequence, Union
 
 import hatchway
-from hatchway.communicator import OutputStream, Target, Transfer
-from hatchway.errors import CommunicatorError, ConnectError, RemotePathError
+from hatchway import CommunicatorError, ConnectError, OutputStream, RemotePathError, Target, Transfer
 
 from .config import SSHConfig
 
@@ -227,16 +226,16 @@ class SSHCommunicator(hatchway.Communicator):
 
     def _upload(self, conn: "Connection", source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
                 exclude: Sequence[str], transfer: Transfer) -> bool:
-        from hatchway import files
+        from hatchway import toolkit
 
         from . import scp, sftp, tarpipe
 
         use_sftp = self.config.ssh_file_transfer_method == "sftp"
         if isinstance(source, Path) and source.is_dir():
-            transfer.start(files.tree_size(source, exclude))
+            transfer.start(toolkit.tree_size(source, exclude))
             if self._remote_has_tar(conn):
                 tarpipe.upload_tree(conn, source, destination, exclude, transfer)
-            elif use_sftp or any("\n" in e.relpath for e in files.walk(source, exclude)):
+            elif use_sftp or any("\n" in e.relpath for e in toolkit.walk(source, exclude)):
                 # scp's records cannot carry a newline in a name: sftp can.
                 sftp.upload_tree(conn, source, destination, exclude, transfer)
             else:
@@ -308,7 +307,7 @@ class SSHCommunicator(hatchway.Communicator):
 
     def _clear_authorized_keys(self, patience: float = CLEANUP_RECONNECT) -> None:
         """Remove the temporary key's line; after a reboot, reconnect (the machine may take a moment)."""
-        from hatchway.communicator import DISCONNECTED
+        from hatchway import DISCONNECTED
 
         from .keys import clear_authorized_keys_command
         from .remote import capture

@@ -10,9 +10,7 @@ from typing import Iterator, List, Literal, NamedTuple, Optional, Tuple
 
 import attrs
 
-from hatchway.communicator import CommunicatorConfig
-from hatchway.config import Port, option
-from hatchway.durations import Duration
+from hatchway import CommunicatorConfig, Duration, Port, option
 
 __all__ = ["SSHConfig", "Tunnel", "parse_tunnel", "DEFAULT_TIMEOUT", "DEFAULT_HANDSHAKE_ATTEMPTS"]
 

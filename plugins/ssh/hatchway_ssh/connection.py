@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, List, Optional, Sequence
 
 import paramiko
 
-from hatchway.errors import ConnectError, RetryableConnectError
+from hatchway import ConnectError, RetryableConnectError
 
 from .auth import AuthMethod, authenticate
 from .errors import ChannelOpenFailed, reason

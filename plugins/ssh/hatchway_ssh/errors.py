@@ -1,7 +1,7 @@
 """Errors of the SSH communicator beyond the core's (no paramiko here)."""
 from __future__ import annotations
 
-from hatchway.errors import CommunicatorError, RetryableConnectError
+from hatchway import CommunicatorError, RetryableConnectError
 
 __all__ = ["AuthenticationFailed", "ChannelOpenFailed", "reason"]
 

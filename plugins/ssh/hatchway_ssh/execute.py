@@ -9,8 +9,7 @@ from typing import BinaryIO, Callable, List, Optional
 
 import paramiko
 
-from hatchway.communicator import DISCONNECTED, OutputStream
-from hatchway.errors import CommandTimeout, CommunicatorError, RemotePathError
+from hatchway import CommandTimeout, CommunicatorError, DISCONNECTED, OutputStream, RemotePathError
 
 from .connection import Connection
 from .errors import ChannelOpenFailed, reason

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Optional
 
 import paramiko
 
-from hatchway.errors import ConnectError
+from hatchway import ConnectError
 
 from .errors import reason
 

@@ -11,7 +11,7 @@ import posixpath
 import shlex
 from typing import Tuple
 
-from hatchway.communicator import OutputStream
+from hatchway import OutputStream
 from .connection import Connection
 from .execute import run_command
 

@@ -15,9 +15,8 @@ from typing import BinaryIO, Optional, Sequence, Union
 
 import paramiko
 
-from hatchway.communicator import Transfer
-from hatchway.errors import CommunicatorError, RemotePathError
-from hatchway.files import CHUNK, atomic_writer, is_excluded, walk
+from hatchway import CommunicatorError, RemotePathError, Transfer
+from hatchway.toolkit import CHUNK, atomic_writer, is_excluded, walk
 
 from .connection import Connection
 from .execute import (StderrCollector, close_channel, exit_status, finish_transfer, send_all, start_command,
@@ -276,7 +275,7 @@ def download_tree(conn: Connection, source: str, destination: Path, exclude: Seq
                     stack.append(name)
                     target = destination.joinpath(*stack[1:])
                     rel = "/".join(stack[1:])
-                    if not rel or not is_excluded(rel, exclude):
+                    if not rel or not is_excluded(rel, exclude, is_dir=True):
                         target.mkdir(parents=True, exist_ok=True)
                         if rel:
                             dir_modes.append((target, mode))

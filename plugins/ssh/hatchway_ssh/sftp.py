@@ -14,9 +14,8 @@ from typing import BinaryIO, Deque, Dict, Iterator, Optional, Sequence, Union
 
 import paramiko
 
-from hatchway.communicator import Transfer
-from hatchway.errors import CommunicatorError, RemotePathError
-from hatchway.files import atomic_writer, is_excluded, walk
+from hatchway import CommunicatorError, RemotePathError, Transfer
+from hatchway.toolkit import atomic_writer, is_excluded, walk
 
 from .connection import Connection
 from .errors import ChannelOpenFailed, reason
@@ -269,8 +268,6 @@ def download_tree(conn: Connection, source: str, destination: Path, exclude: Seq
         def visit(remote_dir: str, prefix: str, ancestors: tuple) -> None:
             for attr in sorted(client.listdir_attr(remote_dir), key=lambda a: a.filename):
                 rel = prefix + attr.filename
-                if is_excluded(rel, exclude):
-                    continue
                 path = posixpath.join(remote_dir, attr.filename)
                 mode = attr.st_mode or 0
                 link = stat.S_ISLNK(mode)
@@ -279,6 +276,8 @@ def download_tree(conn: Connection, source: str, destination: Path, exclude: Seq
                         mode = client.stat(path).st_mode or 0
                     except OSError:  # a dangling link: nothing to copy
                         continue
+                if is_excluded(rel, exclude, stat.S_ISDIR(mode)):
+                    continue
                 local = destination.joinpath(*rel.split("/"))
                 if stat.S_ISDIR(mode):
                     real = client.normalize(path) if link else posixpath.join(ancestors[-1], attr.filename)

@@ -14,9 +14,8 @@ from typing import Iterable, Iterator, Sequence
 
 import paramiko
 
-from hatchway import archives
-from hatchway.communicator import Transfer
-from hatchway.errors import CommunicatorError, HatchwayError
+from hatchway.toolkit import BrokenArchive, extract_tar, tar_stream
+from hatchway import CommunicatorError, HatchwayError, Transfer
 
 from .connection import Connection
 from .errors import reason
@@ -34,7 +33,7 @@ def upload_tree(conn: Connection, source: Path, destination: str, exclude: Seque
         stderr = StderrCollector(chan)
         try:
             try:
-                for block in _coalesce(archives.tar_stream(source, exclude, transfer=transfer)):
+                for block in _coalesce(tar_stream(source, exclude, transfer=transfer)):
                     send_all(chan, block)
             except (OSError, EOFError, paramiko.SSHException):
                 pass  # the remote side stopped reading: its exit status and stderr say why
@@ -79,8 +78,8 @@ def download_tree(conn: Connection, source: str, destination: Path, exclude: Seq
         try:
             reader = io.BufferedReader(_ChannelReader(chan), buffer_size=1024 * 1024)
             try:
-                archives.extract_tar(reader, destination, exclude, transfer=transfer)
-            except archives.BrokenArchive as exc:
+                extract_tar(reader, destination, exclude, transfer=transfer)
+            except BrokenArchive as exc:
                 finish_transfer(conn, chan, stderr, source, "download")
                 raise CommunicatorError(f"{conn.hop}: bad tar stream from {source!r}: {exc}") from None
             except HatchwayError:  # an unsafe entry, a local path problem: said clearly already

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import paramiko
 
-from hatchway.errors import ConnectError
+from hatchway import ConnectError
 
 from .config import Tunnel
 from .connection import Connection

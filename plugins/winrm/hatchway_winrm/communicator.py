@@ -11,8 +11,7 @@ import attrs
 from typing import BinaryIO, Iterator, Optional, Sequence, Union
 
 import hatchway
-from hatchway.communicator import OutputStream, Target, Transfer
-from hatchway.errors import CommunicatorError, ConnectError, RetryableConnectError
+from hatchway import CommunicatorError, ConnectError, OutputStream, RetryableConnectError, Target, Transfer
 
 from .config import WinRMConfig
 
@@ -58,9 +57,9 @@ class WinRMCommunicator(hatchway.Communicator):
         password = self.target.data.get("winrm_password")
         if self.config.winrm_password or not password:
             return self.config
-        from hatchway import redact
+        from hatchway.toolkit import add_secret
 
-        redact.add_secret(password)
+        add_secret(password)
         return attrs.evolve(self.config, winrm_password=password)
 
     def _ensure(self):

@@ -5,9 +5,7 @@ from typing import Iterator, Literal, Optional, Tuple
 
 import attrs
 
-from hatchway.communicator import CommunicatorConfig
-from hatchway.config import Port, option
-from hatchway.durations import Duration
+from hatchway import CommunicatorConfig, Duration, Port, option
 
 __all__ = ["WinRMConfig", "TRANSPORTS"]
 

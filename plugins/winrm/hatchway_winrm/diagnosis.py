@@ -13,7 +13,7 @@ from typing import Protocol
 import requests
 import winrm.exceptions as wex
 
-from hatchway.errors import CommunicatorError, ConnectError, RetryableConnectError
+from hatchway import CommunicatorError, ConnectError, RetryableConnectError
 
 from .config import WinRMConfig
 

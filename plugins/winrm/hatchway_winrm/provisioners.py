@@ -18,16 +18,19 @@ from typing import ClassVar, Dict, List, Optional
 
 import attrs
 
-from hatchway import redact
-from hatchway.builtin.scripts import (env_problems, exit_codes, flatten_env, one_source, parse_env, runs_the_script,
-                                      script_sources)
-from hatchway.builtin.shell import retry_until
-from hatchway.communicator import DISCONNECTED, OutputStream
-from hatchway.components import Provisioner
-from hatchway.config import option
-from hatchway.context import BuildContext
-from hatchway.durations import Duration
-from hatchway.errors import BuildCancelled, CommunicatorError, ProvisionerError
+from hatchway import (
+    DISCONNECTED,
+    BuildCancelled,
+    BuildContext,
+    CommunicatorError,
+    Duration,
+    OutputStream,
+    Provisioner,
+    ProvisionerError,
+    option,
+)
+from hatchway.toolkit import (add_secret, env_problems, exit_codes, flatten_env, one_source, parse_env, retry_until,
+                              runs_the_script, script_sources)
 
 from . import scripts
 
@@ -314,7 +317,7 @@ class PowerShellProvisioner(_ScriptProvisioner):
         known = {"WinRMPassword": winrm_password(ctx)}
         user = ctx.render(c.elevated_user, known)
         password = ctx.render(c.elevated_password, known)
-        redact.add_secret(password)
+        add_secret(password)
         task = f"packer-{uuid.uuid4()}"
         runner = f"C:/Windows/Temp/packer-elevated-shell-{uuid.uuid4()}.ps1"
         script = scripts.render("elevated", {"name": task, "user": user, "password": password, "command": command,

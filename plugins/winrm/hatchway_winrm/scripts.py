@@ -19,7 +19,7 @@ import functools
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from hatchway.errors import CommunicatorError
+from hatchway import CommunicatorError
 
 __all__ = ["render", "encoded_command", "powershell_command", "CMD_LIMIT", "POWERSHELL_ARGS", "SCRIPTS"]
 

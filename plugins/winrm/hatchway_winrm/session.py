@@ -22,15 +22,22 @@ import re
 import threading
 import time
 import urllib.parse
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 import requests
 import winrm.exceptions as wex
 import xmltodict
 from winrm.protocol import Protocol
 
-from hatchway.communicator import DISCONNECTED, OutputStream
-from hatchway.errors import CommandTimeout, CommunicatorError, ConnectError, RetryableConnectError
+from hatchway import (
+    CommandTimeout,
+    CommunicatorError,
+    ConnectError,
+    DISCONNECTED,
+    OutputStream,
+    RetryableConnectError,
+)
+from hatchway.toolkit import Backoff, retry
 
 from . import diagnosis
 from .config import WinRMConfig
@@ -40,8 +47,14 @@ __all__ = ["Session", "Channel", "EnvelopeTooLarge", "Disconnected", "endpoint_u
 
 log = logging.getLogger("hatchway.winrm")
 
+T = TypeVar("T")
+
 #: Attempts at re-making a dropped connection during one command.
 RECONNECTS = 3
+#: The waits before re-making a dropped connection: 0.2 s doubling, at most 2 s.
+RECONNECT_BACKOFF = Backoff(0.2, 2.0, 2.0)
+#: The waits after a "busy" fault (ERROR_BUSY, 170): 0.5 s doubling.
+BUSY_BACKOFF = Backoff(0.5, 2.0)
 #: Idle shells kept open for the next command.
 IDLE_SHELLS = 4
 #: Seconds allowed to delete a shell whose connection dropped, at cleanup (the host may be gone).
@@ -214,20 +227,30 @@ class Session:
 
     def call(self, fn: Callable[[], object], retries: int = 3) -> object:
         """Call ``fn`` (one WS-Man request), retrying ERROR_BUSY (170) as Windows asks; errors made human."""
-        delay = 0.5
-        for attempt in range(retries + 1):
-            try:
-                return fn()
-            except wex.WSManFaultError as exc:
-                if exc.wsman_fault_code == BUSY and attempt < retries:
-                    log.debug("%s is busy (170); retrying in %ss", self.host, delay)
-                    time.sleep(delay)
-                    delay *= 2
-                    continue
-                raise self.translate(exc) from None
-            except AssertionError:
-                raise CommunicatorError(f"{self.describe()} answered a WS-Management request out of turn") from None
-        raise AssertionError("unreachable")  # pragma: no cover
+        def busy(exc: BaseException) -> bool:
+            return isinstance(exc, wex.WSManFaultError) and exc.wsman_fault_code == BUSY
+
+        try:
+            return retry(fn, retry_on=busy, attempts=retries + 1, backoff=BUSY_BACKOFF,
+                         on_retry=lambda exc, n, delay: log.debug("%s is busy (170); retrying in %ss", self.host, delay))
+        except wex.WSManFaultError as exc:
+            raise self.translate(exc) from None
+        except AssertionError:
+            raise CommunicatorError(f"{self.describe()} answered a WS-Management request out of turn") from None
+
+    def _reconnecting(self, channel: Channel, action: Callable[[], T], also: Tuple[type, ...] = ()) -> T:
+        """``action()``, retried up to :data:`RECONNECTS` times when the connection dropped (re-made after a
+        wait) or it raised one of ``also``; the last failure propagates as it is."""
+        def recover(exc: BaseException, attempt: int) -> None:
+            if dropped(exc):
+                channel.reconnect()
+
+        def on_retry(exc: BaseException, attempt: int, delay: float) -> None:
+            if dropped(exc):
+                log.debug("connection to %s dropped; re-making it (attempt %d)", self.url, attempt)
+
+        return retry(action, retry_on=lambda exc: dropped(exc) or isinstance(exc, also), attempts=RECONNECTS + 1,
+                     backoff=RECONNECT_BACKOFF, on_retry=on_retry, recover=recover)
 
     # -- the pool ------------------------------------------------------
     def acquire(self) -> Channel:
@@ -374,21 +397,16 @@ class Session:
         def start() -> str:
             return channel.protocol.run_command(channel.shell_id, command, list(arguments),
                                                 console_mode_stdin=not has_stdin, skip_cmd_shell=skip_cmd_shell)
-        for attempt in range(RECONNECTS + 1):
-            try:
-                return str(self.call(start))
-            except wex.WinRMOperationTimeoutError:
-                if attempt == RECONNECTS:
-                    raise self.translate(wex.WinRMOperationTimeoutError()) from None
-            except Exception as exc:
-                if not dropped(exc) or attempt == RECONNECTS:
-                    raise (self.translate(exc) if not isinstance(exc, CommunicatorError) else exc) from None
-                self._reconnect(channel, attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            return self._reconnecting(channel, lambda: str(self.call(start)), also=(wex.WinRMOperationTimeoutError,))
+        except CommunicatorError:
+            raise
+        except Exception as exc:
+            raise self.translate(exc) from None
 
     def _reconnect(self, channel: Channel, attempt: int) -> None:
         log.debug("connection to %s dropped; re-making it (attempt %d)", self.url, attempt + 1)
-        time.sleep(min(0.2 * (2 ** attempt), 2.0))
+        time.sleep(RECONNECT_BACKOFF.delay(attempt + 1))
         channel.reconnect()
 
     def send(self, protocol: Protocol, shell_id: str, command_id: str, data: bytes, end: bool) -> bool:
@@ -433,14 +451,11 @@ class Session:
                 on_sent(len(piece))
 
     def _send_one(self, channel: Channel, command_id: str, data: bytes, end: bool) -> bool:
-        for attempt in range(RECONNECTS + 1):
-            try:
-                return self.send(channel.protocol, channel.shell_id or "", command_id, data, end)
-            except (requests.exceptions.RequestException, wex.WinRMTransportError) as exc:
-                if not dropped(exc) or attempt == RECONNECTS:
-                    raise self.translate(exc) from None
-                self._reconnect(channel, attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            return self._reconnecting(
+                channel, lambda: self.send(channel.protocol, channel.shell_id or "", command_id, data, end))
+        except (requests.exceptions.RequestException, wex.WinRMTransportError) as exc:
+            raise self.translate(exc) from None
 
     def _receive(self, channel: Channel, command_id: str, stdout: OutputStream, stderr: OutputStream,
                  deadline: Optional[float], failed: Optional[Callable[[], Optional[BaseException]]] = None) -> int:

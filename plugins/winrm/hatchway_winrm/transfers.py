@@ -26,9 +26,8 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator, List, Optional, Sequence, Tuple, Union
 
-from hatchway.communicator import OutputStream, Transfer
-from hatchway.errors import CommunicatorError, RemotePathError
-from hatchway.files import atomic_writer
+from hatchway import CommunicatorError, OutputStream, RemotePathError, Transfer
+from hatchway.toolkit import atomic_writer
 
 from . import scripts, ziptree
 from .clixml import clean as clean_stderr

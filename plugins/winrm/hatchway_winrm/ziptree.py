@@ -15,9 +15,16 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO, Optional, Sequence
 
-from hatchway.archives import BrokenArchive, UnsafeArchive
-from hatchway.communicator import Transfer
-from hatchway.files import CHUNK, atomic_writer, copy_stream, is_excluded, walk
+from hatchway import Transfer
+from hatchway.toolkit import (
+    BrokenArchive,
+    CHUNK,
+    UnsafeArchive,
+    atomic_writer,
+    copy_stream,
+    is_excluded,
+    walk,
+)
 
 __all__ = ["write_tree", "extract_tree"]
 
@@ -64,6 +71,15 @@ def _safe_name(name: str) -> Optional[str]:
     return "/".join(parts) or None
 
 
+def _make_kept_parents(destination: Path, rel: str, exclude: Sequence[str]) -> None:
+    """Create the directories above the excluded entry ``rel`` that are not excluded themselves."""
+    parts = rel.split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        if is_excluded("/".join(parts[:i]), exclude, True):
+            return
+        destination.joinpath(*parts[:i]).mkdir(exist_ok=True)
+
+
 def extract_tree(source: BinaryIO, destination: Path, exclude: Sequence[str] = (),
                  transfer: Optional[Transfer] = None) -> int:
     """Extract a (seekable) zip into ``destination``; return the number of files written."""
@@ -78,10 +94,13 @@ def extract_tree(source: BinaryIO, destination: Path, exclude: Sequence[str] = (
     with archive:
         for info in archive.infolist():
             rel = _safe_name(info.filename)
-            if rel is None or is_excluded(rel, exclude):
+            if rel is None:
                 continue
             unix = info.external_attr >> 16
             is_dir = info.is_dir() or stat.S_ISDIR(unix)
+            if is_excluded(rel, exclude, is_dir):
+                _make_kept_parents(destination, rel, exclude)  # a zip lists no directory that holds files
+                continue
             if unix and not (is_dir or stat.S_ISREG(unix)):
                 raise UnsafeArchive(f"archive entry {info.filename!r} is a link or device; refused")
             mode = stat.S_IMODE(unix) if unix else None
