@@ -128,6 +128,8 @@ def _method_specs(kind: str) -> Dict[str, Tuple[List[str], bool]]:
     if kind == "communicator":
         return {name: (_required_args(getattr(hookspecs.CommunicatorSpecs, name)) or [], True)
                 for name in _spec_names(hookspecs.CommunicatorSpecs)}
+    if kind == "data-source":  # HCL2 data sources: execute(self) -> the object the template reads
+        return {"execute": ([], False)}
     base, methods = {"builder": (Builder, ("run", "artifact", "cleanup", "describe")),
                      "provisioner": (Provisioner, ("provision",)),
                      "post-processor": (PostProcessor, ("process",))}[kind]
