@@ -364,7 +364,9 @@ class _Loader(_Variables, _Builds):
         try:
             return reg.cls(config).execute()
         except Exception as exc:  # a data source failing is the user's problem to see, not a traceback
-            self.add("Data source failed", f'The data source "{dtype}" "{dname}" failed: {exc}', block.range)
+            text = str(exc).rstrip() or type(exc).__name__
+            self.add("Data source failed", f'The data source "{dtype}" "{dname}" failed: {text}'
+                     + ("" if text.endswith((".", "!", "?")) else "."), block.range)
             return V.UNKNOWN
 
 def _function_context(base_dir: str, now: _dt.datetime, render: Callable[..., Any], plugins: Any) -> Any:
@@ -398,9 +400,10 @@ def load(path: "str | Path", plugins: Any = None, *, var_files: Sequence[str] = 
         raise DiagnosticsError([Diagnostic("Failed to read file", f"The file {path} does not exist.")], str(path))
     files = template_files(path)
     if not files:
-        raise DiagnosticsError([Diagnostic("No template files", f"{path} is a directory with no *.pkr.hcl or "
-                                           "*.pkr.json files: give a template file, or a directory of HCL2 files.")],
-                               str(path))
+        from ...errors import ConfigError
+
+        raise ConfigError(f"{path} is a directory; give a JSON file, or a directory of HCL2 templates "
+                          "(this one has no *.pkr.hcl or *.pkr.json file)")
     root = path if is_dir else path.parent
     root_text = str(root) if str(root) else "."
     loader = _Loader(Path(root_text), plugins, env, cwd)
