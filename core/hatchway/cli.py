@@ -304,7 +304,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     ui = UI(machine_readable=args.machine_readable)
     plan, _ = _plan(args)
     template = plan.template
-    lines = [f"Hatchway Inspect: {template.path}"]
+    shown = args.template if getattr(args, "hcl_loaded", None) is not None else template.path  # an HCL2 directory
+    lines = [f"Hatchway Inspect: {shown}"]
     if template.description:
         lines += ["", f"Description: {template.description}"]
     loaded = getattr(args, "hcl_loaded", None)
