@@ -8,6 +8,7 @@ still without a local temp file.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from pathlib import Path
@@ -19,6 +20,7 @@ from hatchway.communicator import Transfer
 from hatchway.errors import CommunicatorError, RemotePathError
 from hatchway.files import CHUNK, atomic_writer, is_excluded, walk
 
+from . import _paramiko_compat as compat
 from .connection import Connection
 from .execute import (StderrCollector, close_channel, exit_status, finish_transfer, send_all, start_command,
                       transfer_error)
@@ -40,9 +42,13 @@ class _Protocol:
 
     def fail(self, message: Optional[str] = None) -> CommunicatorError:
         if message:
+            # the remote side said why; let it end (its trap removes the temp file) before closing
+            with contextlib.suppress(Exception):
+                self.chan.shutdown_write()
+            compat.wait_exit(self.chan, 10)
             close_channel(self.chan)
             return RemotePathError(f"{self.conn.hop}: cannot {self.action} {self.path!r}: {message}")
-        self.chan.status_event.wait(5)  # the remote side ended: its exit status and stderr say why
+        compat.wait_exit(self.chan, 5)  # the remote side ended: its exit status and stderr say why
         said = self.stderr.text(5)
         status = exit_status(self.conn, self.chan) if self.chan.exit_status_ready() else -1
         close_channel(self.chan)
