@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from pathlib import Path
 from typing import BinaryIO, Optional, Sequence, Union
 
@@ -47,7 +48,7 @@ class _Protocol:
                 self.chan.shutdown_write()
             compat.wait_exit(self.chan, 10)
             close_channel(self.chan)
-            return RemotePathError(f"{self.conn.hop}: cannot {self.action} {self.path!r}: {message}")
+            return RemotePathError(f"{self.conn.hop}: cannot {self.action} {self.path!r}: {_without_stage(message)}")
         compat.wait_exit(self.chan, 5)  # the remote side ended: its exit status and stderr say why
         said = self.stderr.text(5)
         status = exit_status(self.conn, self.chan) if self.chan.exit_status_ready() else -1
@@ -104,6 +105,14 @@ class _Protocol:
             finish_transfer(self.conn, self.chan, self.stderr, self.path, self.action)
         finally:
             close_channel(self.chan)
+
+
+#: "scp: /dir/.name.hatchway-123-abcd.part: " before the reason: our temp name, which the user never gave.
+_STAGE_PREFIX = re.compile(r"^scp: .*\.hatchway-\d+-[0-9a-f]+\.part[^:]*: ")
+
+
+def _without_stage(message: str) -> str:
+    return _STAGE_PREFIX.sub("", message)
 
 
 def _send_body(proto: _Protocol, handle: BinaryIO, size: int, transfer: Transfer) -> None:

@@ -176,12 +176,13 @@ def _send(requests: SFTPRequests, handle: bytes, source: BinaryIO, size: Optiona
 
 def _write_file(client: paramiko.SFTPClient, handle: BinaryIO, destination: str, mode: int,
                 transfer: Transfer, interrupted: threading.Event, size: Optional[int] = None,
-                fresh_dir: bool = False) -> None:
+                fresh_dir: bool = False, failed_temps: Optional[List[str]] = None) -> None:
     """Write ``handle`` to ``destination`` under a temp name, check every write, chmod, posix-rename.
 
-    On any failure (or an interrupt) the temp file is removed and
-    ``destination`` is as it was. ``fresh_dir``: the parent was just
-    created by us, so nothing can be in the way.
+    On any failure (or an interrupt) the temp file is removed, or added to
+    ``failed_temps`` for the caller to remove, and ``destination`` is as it
+    was. ``fresh_dir``: the parent was just created by us, so nothing can
+    be in the way.
     """
     if not fresh_dir and remote_kind(client, destination) == "dir":
         raise RemotePathError(f"cannot upload to {destination!r}: it is a directory")
@@ -199,7 +200,10 @@ def _write_file(client: paramiko.SFTPClient, handle: BinaryIO, destination: str,
         with contextlib.suppress(Exception):
             if remote is not None:
                 requests.send("close", remote)  # its reply is read (and dropped) by the next request
-            client.remove(tmp)
+            if failed_temps is None:
+                client.remove(tmp)
+        if failed_temps is not None:
+            failed_temps.append(tmp)
         raise
 
 
@@ -307,7 +311,15 @@ def upload_tree(conn: Connection, source: Path, destination: str, exclude: Seque
                 except SessionRefused as exc:  # the server's MaxSessions: do with fewer
                     log.info("%s: using %d sftp channel(s): %s", conn.hop, len(clients), exc)
                     break
-            _send_files(conn, clients, files_, destination, fresh, _LockedTransfer(transfer))
+            failed_temps: List[str] = []
+            try:
+                _send_files(conn, clients, files_, destination, fresh, _LockedTransfer(transfer), failed_temps)
+            finally:
+                # removed once every channel stopped: a failure is explained (a full disk?) while the
+                # space its neighbours' temp files hold is still taken
+                for tmp in failed_temps:
+                    with contextlib.suppress(Exception):
+                        client.remove(tmp)
         finally:
             for client in clients:
                 with contextlib.suppress(Exception):
@@ -315,7 +327,7 @@ def upload_tree(conn: Connection, source: Path, destination: str, exclude: Seque
 
 
 def _send_files(conn: Connection, clients: List[paramiko.SFTPClient], files_: list, destination: str,
-                fresh: set, progress: "_LockedTransfer") -> None:
+                fresh: set, progress: "_LockedTransfer", failed_temps: List[str]) -> None:
     """Each client sends files from one shared queue until it is empty or one of them failed."""
     if not files_:
         return
@@ -335,7 +347,7 @@ def _send_files(conn: Connection, clients: List[paramiko.SFTPClient], files_: li
                 target = posixpath.join(destination, entry.relpath)
                 with open(entry.path, "rb") as handle:
                     _write_file(client, handle, target, entry.mode, progress, stop, entry.size,  # type: ignore[arg-type]
-                                fresh_dir=posixpath.dirname(target) in fresh)
+                                fresh_dir=posixpath.dirname(target) in fresh, failed_temps=failed_temps)
         except BaseException:
             failed.set()
             raise
@@ -346,8 +358,8 @@ def _send_files(conn: Connection, clients: List[paramiko.SFTPClient], files_: li
     with ThreadPoolExecutor(max_workers=len(clients)) as pool:
         futures = [pool.submit(send, client) for client in clients]
     errors = [f.exception() for f in futures if f.exception() is not None]
-    # the first real failure, not another worker's "interrupted" that it caused
-    errors.sort(key=lambda e: "was interrupted" in str(e))
+    # the failure that says the most: not another channel's "interrupted" that it caused
+    errors.sort(key=lambda e: ("was interrupted" in str(e), "gave no reason" in str(e)))
     if errors:
         raise errors[0]
 
