@@ -36,6 +36,8 @@ logging.getLogger("paramiko").addHandler(logging.NullHandler())
 WINDOW_SIZE = 8 * 1024 * 1024
 #: Largest packet we accept: OpenSSH sends up to 32 KiB of channel data per packet.
 MAX_PACKET_SIZE = 32 * 1024
+#: Seconds a refused session channel is asked for again (sessions just closed may not be freed yet).
+SESSION_PATIENCE = 3.0
 #: Fastest first: AES-GCM has one pass for cipher and MAC.
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr")
 
@@ -338,20 +340,29 @@ class Connection:
         compat.send_keepalive(self.transport)
 
     # -- channels ----------------------------------------------------------
-    def open_session(self, timeout: float = 60.0, window_size: Optional[int] = None,
-                     max_packet_size: Optional[int] = None) -> paramiko.Channel:
-        """A new session channel; :class:`SessionRefused` when a live server says no (its session limit)."""
-        try:
-            return self.transport.open_session(timeout=timeout, window_size=window_size,
-                                               max_packet_size=max_packet_size)
-        except paramiko.ChannelException as exc:
-            if self.transport.is_active():
-                raise SessionRefused(
-                    f"{self.hop}: the server refused to open another session ({exc.text or exc.code}): its limit "
-                    f"of sessions per connection was hit (sshd_config MaxSessions)") from None
-            raise ChannelOpenFailed(f"{self.hop}: cannot open a channel: {exc.text or exc}") from None
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise ChannelOpenFailed(f"{self.hop}: cannot open a channel: {reason(exc)}") from None
+    def open_session(self, timeout: float = 60.0, patience: float = SESSION_PATIENCE) -> paramiko.Channel:
+        """A new session channel.
+
+        A live server that refuses it is at its session limit; the sessions
+        we just closed may not be freed on its side yet, so it is asked again
+        for up to ``patience`` seconds before :class:`SessionRefused`.
+        """
+        deadline = time.monotonic() + patience
+        delay = 0.02
+        while True:
+            try:
+                return self.transport.open_session(timeout=timeout)
+            except paramiko.ChannelException as exc:
+                if not self.transport.is_active():
+                    raise ChannelOpenFailed(f"{self.hop}: cannot open a channel: {exc.text or exc}") from None
+                if time.monotonic() + delay > deadline:
+                    raise SessionRefused(
+                        f"{self.hop}: the server refused to open another session ({exc.text or exc.code}): its "
+                        f"limit of sessions per connection was hit (sshd_config MaxSessions)") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.25)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise ChannelOpenFailed(f"{self.hop}: cannot open a channel: {reason(exc)}") from None
 
     def on_close(self, closer: Callable[[], None]) -> None:
         self._closers.append(closer)

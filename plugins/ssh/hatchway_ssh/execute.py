@@ -48,14 +48,15 @@ def close_channel(chan: paramiko.Channel) -> None:
         chan.close()
 
 
-def start_command(conn: Connection, command: str, pty: bool = False, forward_agent: bool = False
-                  ) -> paramiko.Channel:
+def start_command(conn: Connection, command: str, pty: bool = False, forward_agent: bool = False,
+                  patience: Optional[float] = None) -> paramiko.Channel:
     """Open a session channel and start ``command`` on it.
 
     Raises :class:`~hatchway_ssh.errors.ChannelOpenFailed` when nothing
-    was started (safe to retry after a reconnect).
+    was started (safe to retry after a reconnect). ``patience``: see
+    :meth:`Connection.open_session`.
     """
-    chan = conn.open_session()
+    chan = conn.open_session() if patience is None else conn.open_session(patience=patience)
     try:
         if forward_agent:
             try:
@@ -196,7 +197,7 @@ def stop_command(conn: Connection, chan: paramiko.Channel, pid: Optional[int], g
         return
     if pid is not None and conn.transport.is_active():
         try:
-            killer = start_command(conn, kill_group_command(pid, grace))
+            killer = start_command(conn, kill_group_command(pid, grace), patience=0.5)
         except ChannelOpenFailed as exc:
             log.info("%s: cannot open a channel to stop process group %d (%s): sending signals instead",
                      conn.hop, pid, exc)

@@ -48,9 +48,10 @@ READ_REQUEST = 252 * 1024
 READ_DEPTH = 16
 
 
-def _start(conn: Connection, path: str, action: str) -> paramiko.SFTPClient:
-    """An SFTP client on a new channel. :class:`SessionRefused` when the server allows no more sessions."""
-    chan = conn.open_session()
+def _start(conn: Connection, path: str, action: str, extra: bool = False) -> paramiko.SFTPClient:
+    """An SFTP client on a new channel. :class:`SessionRefused` when the server allows no more sessions
+    (at once for an ``extra`` channel, one that is only nice to have)."""
+    chan = conn.open_session(patience=0.0) if extra else conn.open_session()
     try:
         chan.invoke_subsystem("sftp")
         return paramiko.SFTPClient(chan)
@@ -307,7 +308,7 @@ def upload_tree(conn: Connection, source: Path, destination: str, exclude: Seque
             files_ = [e for e in entries if not e.is_dir]
             while len(clients) < min(TREE_SESSIONS, len(files_)):
                 try:
-                    clients.append(_start(conn, destination, "upload to"))
+                    clients.append(_start(conn, destination, "upload to", extra=True))
                 except SessionRefused as exc:  # the server's MaxSessions: do with fewer
                     log.info("%s: using %d sftp channel(s): %s", conn.hop, len(clients), exc)
                     break
