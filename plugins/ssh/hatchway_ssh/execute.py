@@ -7,7 +7,8 @@ import logging
 import os
 import re
 import threading
-from typing import BinaryIO, Callable, List, Optional
+import weakref
+from typing import Any, BinaryIO, Callable, List, Optional
 
 import paramiko
 
@@ -38,9 +39,13 @@ def send_all(chan: paramiko.Channel, data: bytes) -> None:
         view = view[sent:]
 
 
+#: A channel's agent forwarding, closed with it.
+_agent_handlers: "weakref.WeakKeyDictionary[paramiko.Channel, Any]" = weakref.WeakKeyDictionary()
+
+
 def close_channel(chan: paramiko.Channel) -> None:
     """Close a channel (and its agent forwarding); on a dying connection that may fail, which changes nothing."""
-    handler = getattr(chan, "_hatchway_agent_handler", None)
+    handler = _agent_handlers.pop(chan, None)
     if handler is not None:
         with contextlib.suppress(Exception):
             handler.close()
@@ -60,7 +65,7 @@ def start_command(conn: Connection, command: str, pty: bool = False, forward_age
     try:
         if forward_agent:
             try:
-                chan._hatchway_agent_handler = paramiko.agent.AgentRequestHandler(chan)
+                _agent_handlers[chan] = paramiko.agent.AgentRequestHandler(chan)
             except paramiko.SSHException as exc:
                 log.warning("%s: agent forwarding refused: %s", conn.hop, exc)
         if pty:
