@@ -209,7 +209,8 @@ def test_a_stopped_command_leaves_no_process_on_the_machine(sshd, key: Path, tmp
 
 # -- interrupted uploads leave no temp file ------------------------------------------------------------
 
-@pytest.mark.parametrize("method,what", [("sftp", "file"), ("scp", "file"), ("sftp", "directory")])
+@pytest.mark.parametrize("method,what", [("sftp", "file"), ("scp", "file"), ("sftp", "directory"),
+                                         ("tar", "directory")])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_upload_leaves_no_temp_file(sshd, key: Path, tmp_path: Path, method: str, what: str,
                                                    sig: int) -> None:
@@ -223,8 +224,8 @@ def test_an_interrupted_upload_leaves_no_temp_file(sshd, key: Path, tmp_path: Pa
         dest = remote / "dest"
         upload = {"type": "file", "source": str(source / "a.bin") if what == "file" else f"{source}/",
                   "destination": str(dest)}
-        template = write(tmp_path / "t.json", ssh_builder(server, key, ssh_file_transfer_method=method,
-                                                          ssh_tar_transfer=False), [upload])
+        template = write(tmp_path / "t.json", ssh_builder(server, key, ssh_file_transfer_method=method.replace(
+            "tar", "scp"), ssh_tar_transfer=method == "tar"), [upload])
         build = Build(template)
         try:
             def writing() -> bool:

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import paramiko
 
-from hatchway.errors import BuildCancelled, ConnectError, RetryableConnectError
+from hatchway.errors import BuildCancelled, CommunicatorError, ConnectError, RetryableConnectError
 
 from . import _paramiko_compat as compat
 from .auth import AuthMethod, authenticate
@@ -287,6 +287,11 @@ class Connection:
                 self._busy -= 1
                 self._stoppers.pop(id(key), None)
                 self._idle.notify_all()
+
+    def check_interrupted(self, what: str) -> None:
+        """Raise if :meth:`interrupt` was called: a transfer's loops call this to stop (cleaning up after)."""
+        if self.interrupted.is_set():
+            raise CommunicatorError(f"{self.hop}: {what} was interrupted")
 
     def interrupt(self, wait: float = 15.0) -> bool:
         """Stop what runs on this connection (the build was interrupted): commands' process groups are

@@ -118,6 +118,7 @@ def _without_stage(message: str) -> str:
 def _send_body(proto: _Protocol, handle: BinaryIO, size: int, transfer: Transfer) -> None:
     sent = 0
     while sent < size:
+        proto.conn.check_interrupted(f"the upload to {proto.path!r}")
         chunk = handle.read(min(CHUNK, size - sent))
         if not chunk:
             raise RemotePathError(f"{getattr(handle, 'name', 'the source')!r} shrank while being uploaded")
@@ -160,6 +161,7 @@ def _upload_unknown_size(conn: Connection, source: BinaryIO, destination: str, m
     proto = _Protocol(conn, chan, destination, "upload to")
     try:
         while True:
+            conn.check_interrupted(f"the upload to {destination!r}")
             chunk = source.read(CHUNK)
             if not chunk:
                 break
@@ -182,6 +184,7 @@ def _parse_record(proto: _Protocol, line: bytes) -> tuple:
 def _receive_body(proto: _Protocol, size: int, out: BinaryIO, transfer: Transfer) -> None:
     left = size
     while left:
+        proto.conn.check_interrupted(f"the download of {proto.path!r}")
         chunk = proto.read_some(min(left, CHUNK))
         out.write(chunk)
         left -= len(chunk)

@@ -219,7 +219,8 @@ def upload_file(conn: Connection, source: Union[Path, BinaryIO], destination: st
             _write_file(client, source, destination, mode, transfer, conn.interrupted)
 
 
-def _read_file(client: paramiko.SFTPClient, source: str, size: int, out: BinaryIO, transfer: Transfer) -> None:
+def _read_file(client: paramiko.SFTPClient, source: str, size: int, out: BinaryIO, transfer: Transfer,
+               interrupted: threading.Event) -> None:
     """Read ``size`` bytes with :data:`READ_DEPTH` requests in flight, written in order.
 
     paramiko's own ``prefetch`` scans all its buffers on every read
@@ -233,6 +234,8 @@ def _read_file(client: paramiko.SFTPClient, source: str, size: int, out: BinaryI
         pending: Deque[tuple] = collections.deque()
         next_offset = 0
         while pending or next_offset < size:
+            if interrupted.is_set():
+                raise CommunicatorError(f"the download of {source!r} was interrupted")
             while len(pending) < READ_DEPTH and next_offset < size:
                 length = min(request, size - next_offset)
                 num = requests.send("read", handle, requests.offset(next_offset), length)
@@ -271,9 +274,9 @@ def download_file(conn: Connection, source: str, destination: Union[Path, Binary
         transfer.start(size)
         if isinstance(destination, Path):
             with atomic_writer(destination, stat.S_IMODE(st.st_mode or 0o644)) as out:
-                _read_file(client, source, size, out, transfer)
+                _read_file(client, source, size, out, transfer, conn.interrupted)
         else:
-            _read_file(client, source, size, destination, transfer)
+            _read_file(client, source, size, destination, transfer, conn.interrupted)
 
 
 def upload_tree(conn: Connection, source: Path, destination: str, exclude: Sequence[str],
@@ -419,7 +422,7 @@ def download_tree(conn: Connection, source: str, destination: Path, exclude: Seq
                 elif stat.S_ISREG(mode):
                     with atomic_writer(local, stat.S_IMODE(mode)) as out:
                         _read_file(client, path, attr.st_size if not link else client.stat(path).st_size or 0,
-                                   out, transfer)
+                                   out, transfer, conn.interrupted)
 
         visit(source, "", (client.normalize(source),))
         for path, mode in reversed(dir_modes):
