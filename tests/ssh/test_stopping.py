@@ -182,3 +182,21 @@ def test_when_the_server_allows_no_more_sessions_the_error_says_so(relays, fresh
     assert "its limit of sessions per connection was hit (sshd_config MaxSessions)" in str(info.value)
     assert relay.run(f"ls -A {base}").text == ""
     relay.run(f"rm -rf {base}")
+
+
+def test_the_login_shell_is_probed_once_per_connection(relays, sshd, client_key):
+    relay = relays(sshd, ssh_private_key_file=str(client_key))
+    relay.run("true")
+    conn = relay.communicator._connection()
+    assert conn.posix_shell is True
+
+
+def test_a_login_shell_that_is_not_posix_gets_the_command_as_it_is(relays, fresh_sshd, client_key, token):
+    """As a Windows OpenSSH's cmd.exe would: no pid line prefixed; a timeout still stops the command
+    (signal requests, which sshd honours for a normal user)."""
+    relay = relays(fresh_sshd(), ssh_private_key_file=str(client_key))
+    relay.communicator._connection().posix_shell = False  # what the probe concludes for such a shell
+    assert relay.run("echo plain").stdout == b"plain\n"
+    with pytest.raises(CommandTimeout):
+        relay.run(f"echo started; exec sleep 3003.{token}", timeout=2)
+    wait_until(lambda: processes_with(f".{token}") == [], "the command ending")

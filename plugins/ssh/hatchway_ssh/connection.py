@@ -235,6 +235,9 @@ class Connection:
         self._stoppers: Dict[int, Callable[[], None]] = {}
         #: Set by :meth:`interrupt`: transfers in progress stop (and remove their temp files).
         self.interrupted = threading.Event()
+        #: Does the login shell report its pid with ``$$`` (a POSIX shell)? Asked once, by the first command.
+        self.posix_shell: Optional[bool] = None
+        self.probe_lock = threading.Lock()
         self._stop = threading.Event()
         self._closers: List[Callable[[], None]] = []
         self.timed_out = False

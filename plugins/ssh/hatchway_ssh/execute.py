@@ -178,6 +178,35 @@ class GroupMarker:
             self.sink(held)
 
 
+PROBE = "echo hatchway-probe-$$"
+
+
+def posix_shell(conn: Connection) -> bool:
+    """Is the login shell a POSIX one (its ``$$`` a pid)? Asked once per connection, before the first
+    command is wrapped with :class:`GroupMarker`: a Windows OpenSSH's ``cmd.exe`` would not run it."""
+    if conn.posix_shell is None:
+        with conn.probe_lock:
+            if conn.posix_shell is None:
+                chan = start_command(conn, PROBE)
+                try:
+                    chan.shutdown_write()
+                    out = b""
+                    chan.settimeout(30)
+                    with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+                        while len(out) < 65536:
+                            data = chan.recv(4096)
+                            if not data:
+                                break
+                            out += data
+                finally:
+                    close_channel(chan)
+                conn.posix_shell = re.search(rb"hatchway-probe-\d+", out) is not None
+                if not conn.posix_shell:
+                    log.info("%s: the login shell is not a POSIX shell (%r): a stopped command's children may "
+                             "survive", conn.hop, out[:80])
+    return conn.posix_shell
+
+
 def kill_group_command(pid: int, grace: float = 2.0) -> str:
     """A command (any login shell runs it through ``sh``) that TERMs process group ``pid``, waits up to
     ``grace`` seconds for it to go, then KILLs what is left."""
@@ -241,6 +270,8 @@ def run_command(conn: Connection, command: str, stdin: Optional[BinaryIO], stdou
     """
     marker = GroupMarker(stdout.write)
     running: List[paramiko.Channel] = []
+    if not posix_shell(conn):  # cmd.exe, fish...: the command as it is, stopped by signal requests
+        marker.found.set()
 
     def stop() -> None:
         if running:
@@ -248,7 +279,7 @@ def run_command(conn: Connection, command: str, stdin: Optional[BinaryIO], stdou
             stop_command(conn, running[0], marker.pid)
 
     with conn.busy(stop):
-        chan = start_command(conn, marker.wrap(command), pty, forward_agent)
+        chan = start_command(conn, marker.wrap(command) if conn.posix_shell else command, pty, forward_agent)
         running.append(chan)
         try:
             pumps = Pumps(chan, marker, stderr.write, stdin)
