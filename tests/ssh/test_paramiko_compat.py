@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Dict, List, Set
 
 import paramiko
-import pytest
 from packaging.requirements import Requirement
 
 import hatchway_ssh
