@@ -277,7 +277,10 @@ def copy_tree(source: Path, destination: Path, exclude: Sequence[str] = (),
         if entry.is_dir:
             if target.exists() and not target.is_dir():
                 raise RemotePathError(f"cannot create directory {str(target)!r}: a file is in the way")
-            target.mkdir(exist_ok=True)
+            try:
+                target.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise write_error(target, exc) from None
             os.chmod(target, entry.mode)
         else:
             copy_file(entry.path, target, None, transfer)

@@ -165,3 +165,18 @@ def test_local_upload_onto_a_full_disk_names_the_path(full_local: Path, tmp_path
     assert "internal error" not in result.stderr
     assert dest.read_bytes() == b"old content\n"
     assert sorted(os.listdir(full_local)) == ["existing"]
+
+
+def test_directory_download_onto_a_disk_without_free_inodes_names_the_path(server, key, tmp_path: Path) -> None:
+    """Out of inodes rather than bytes: the first file or directory that cannot be created is named."""
+    with remote_directory(USER) as remote, small_filesystem("5m,nr_inodes=4", user=None) as full:
+        for rel in ("a/one.txt", "a/two.txt", "b/c/three.txt", "d/four.txt"):
+            (remote / rel).parent.mkdir(parents=True, exist_ok=True)
+            (remote / rel).write_text(rel)
+        result = build(tmp_path, ssh_builder(server, key), [
+            {"type": "file", "direction": "download", "source": f"{remote}/", "destination": f"{full}/"}])
+        assert result.returncode == 1, result.stdout + result.stderr
+        line = failed_line(result)
+        assert f"failed: cannot write '{full}/" in line and line.endswith(NO_SPACE), line
+        assert "internal error" not in result.stderr
+        assert hidden(full) == []
