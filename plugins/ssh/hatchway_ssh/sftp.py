@@ -150,33 +150,47 @@ def _check(requests: SFTPRequests, num: int, shown: str, wanted: int = 0) -> Non
 
 
 def _send(requests: SFTPRequests, handle: bytes, source: BinaryIO, size: Optional[int], transfer: Transfer,
-          shown: str, interrupted: threading.Event) -> None:
-    """Write ``source`` (``size`` bytes, or to its end) with :data:`WRITE_DEPTH` requests in flight,
-    every status checked: nothing is taken as written until the server said so."""
+          shown: str, interrupted: "threading.Event | _EitherEvent") -> None:
+    """Write ``source`` (``size`` bytes, or to its end) with :data:`WRITE_DEPTH` requests in flight, then
+    close ``handle`` (also on failure); every status is checked: nothing is taken as written until the
+    server said so.
+
+    The close goes out before the last writes' replies are read: the server answers in order, so
+    waiting for the close's reply costs no extra round trip per file.
+    """
     pending: Deque[Tuple[int, int]] = collections.deque()
     offset = 0
-    while True:
-        if interrupted.is_set():
-            raise CommunicatorError(f"the upload to {shown!r} was interrupted")
-        chunk = source.read(WRITE_CHUNK if size is None else min(WRITE_CHUNK, size - offset))
-        if not chunk:
-            break
-        view = memoryview(chunk)
-        for start in range(0, len(view), WRITE_REQUEST):
-            piece = bytes(view[start:start + WRITE_REQUEST])
-            pending.append((requests.send("write", handle, requests.offset(offset), piece), len(piece)))
-            offset += len(piece)
-            while len(pending) > WRITE_DEPTH:
-                num, length = pending.popleft()
-                _check(requests, num, shown, length)
-        transfer.advance(len(chunk))
-    while pending:
-        num, length = pending.popleft()
-        _check(requests, num, shown, length)
+    closing: Optional[int] = None
+    try:
+        while True:
+            if interrupted.is_set():
+                raise CommunicatorError(f"the upload to {shown!r} was interrupted")
+            chunk = source.read(WRITE_CHUNK if size is None else min(WRITE_CHUNK, size - offset))
+            if not chunk:
+                break
+            view = memoryview(chunk)
+            for start in range(0, len(view), WRITE_REQUEST):
+                piece = bytes(view[start:start + WRITE_REQUEST])
+                pending.append((requests.send("write", handle, requests.offset(offset), piece), len(piece)))
+                offset += len(piece)
+                while len(pending) > WRITE_DEPTH:
+                    num, length = pending.popleft()
+                    _check(requests, num, shown, length)
+            transfer.advance(len(chunk))
+        closing = requests.send("close", handle)
+        while pending:
+            num, length = pending.popleft()
+            _check(requests, num, shown, length)
+        _check(requests, closing, shown)
+    except BaseException:
+        if closing is None:
+            with contextlib.suppress(Exception):
+                requests.send("close", handle)  # its reply is read (and dropped) by the next request
+        raise
 
 
 def _write_file(client: paramiko.SFTPClient, handle: BinaryIO, destination: str, mode: int,
-                transfer: Transfer, interrupted: threading.Event, size: Optional[int] = None,
+                transfer: Transfer, interrupted: "threading.Event | _EitherEvent", size: Optional[int] = None,
                 fresh_dir: bool = False, failed_temps: Optional[List[str]] = None) -> None:
     """Write ``handle`` to ``destination`` under a temp name, check every write, chmod, posix-rename.
 
@@ -189,21 +203,15 @@ def _write_file(client: paramiko.SFTPClient, handle: BinaryIO, destination: str,
         raise RemotePathError(f"cannot upload to {destination!r}: it is a directory")
     tmp = stage_name(destination)
     requests = SFTPRequests(client)
-    remote: Optional[bytes] = None
     try:
-        remote = _open(requests, tmp, True, destination)
-        _send(requests, remote, handle, size, transfer, destination, interrupted)
-        done, remote = remote, None
-        _close(requests, done, destination)
+        _send(requests, _open(requests, tmp, True, destination), handle, size, transfer, destination, interrupted)
         client.chmod(tmp, mode & 0o7777)
         client.posix_rename(tmp, destination)
     except BaseException:
-        with contextlib.suppress(Exception):
-            if remote is not None:
-                requests.send("close", remote)  # its reply is read (and dropped) by the next request
-            if failed_temps is None:
+        if failed_temps is None:
+            with contextlib.suppress(Exception):
                 client.remove(tmp)
-        if failed_temps is not None:
+        else:
             failed_temps.append(tmp)
         raise
 
@@ -350,7 +358,7 @@ def _send_files(conn: Connection, clients: List[paramiko.SFTPClient], files_: li
                     return
                 target = posixpath.join(destination, entry.relpath)
                 with open(entry.path, "rb") as handle:
-                    _write_file(client, handle, target, entry.mode, progress, stop, entry.size,  # type: ignore[arg-type]
+                    _write_file(client, handle, target, entry.mode, progress, stop, entry.size,
                                 fresh_dir=posixpath.dirname(target) in fresh, failed_temps=failed_temps)
         except BaseException:
             failed.set()
