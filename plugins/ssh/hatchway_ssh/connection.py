@@ -232,7 +232,7 @@ class Connection:
         self._busy = 0
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._stoppers: Dict[int, Callable[[], None]] = {}
+        self._stoppers: Dict[object, Callable[[], None]] = {}
         #: Set by :meth:`interrupt`: transfers in progress stop (and remove their temp files).
         self.interrupted = threading.Event()
         #: Does the login shell report its pid with ``$$`` (a POSIX shell)? Asked once, by the first command.
@@ -282,13 +282,13 @@ class Connection:
                 self._watched.last_recv = time.monotonic()
             self._busy += 1
             if stop is not None:
-                self._stoppers[id(key)] = stop
+                self._stoppers[key] = stop
         try:
             yield
         finally:
             with self._lock:
                 self._busy -= 1
-                self._stoppers.pop(id(key), None)
+                self._stoppers.pop(key, None)
                 self._idle.notify_all()
 
     def check_interrupted(self, what: str) -> None:
