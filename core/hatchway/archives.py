@@ -21,7 +21,7 @@ from typing import BinaryIO, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from .communicator import Transfer
 from .errors import CommunicatorError, RemotePathError
-from .files import CHUNK, atomic_writer, copy_stream, is_excluded, walk
+from .files import CHUNK, atomic_writer, copy_stream, is_excluded, walk, write_error
 
 __all__ = [
     "tar_header", "tar_hardlink_header", "tar_body", "tar_stream", "tar_file_stream",
@@ -225,7 +225,12 @@ def extract_tar(stream: BinaryIO, destination: Path, exclude: Sequence[str] = ()
             if not _inside(destination, target.parent):
                 raise UnsafeArchive(f"archive entry {member.name!r} goes through a link outside the destination")
             if member.isdir():
-                target.mkdir(parents=True, exist_ok=True)
+                try:
+                    target.mkdir(parents=True, exist_ok=True)
+                except (FileExistsError, NotADirectoryError):
+                    raise
+                except OSError as exc:  # a full disk: no room for one more directory
+                    raise write_error(target, exc) from None
                 dir_modes.append((target, member.mode & 0o7777))
             elif member.isfile():
                 reader = archive.extractfile(member)

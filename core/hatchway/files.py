@@ -33,6 +33,7 @@ __all__ = [
     "copy_file",
     "copy_tree",
     "temp_name",
+    "write_error",
 ]
 
 log = logging.getLogger("hatchway.files")
@@ -169,11 +170,46 @@ def temp_name(final: str) -> str:
     return f"{head}/{name}" if head or final.startswith("/") else name
 
 
+class _CheckedWriter:
+    """A file opened for writing whose failures (a full disk, a quota, an I/O error) are errors naming
+    the file the user asked for, not the temporary one."""
+
+    def __init__(self, handle: BinaryIO, destination: Path) -> None:
+        self._handle = handle
+        self._destination = destination
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._handle.write(data)
+        except OSError as exc:
+            raise write_error(self._destination, exc) from None
+
+    def writelines(self, lines: "Iterator[bytes]") -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._handle.flush()
+        except OSError as exc:
+            raise write_error(self._destination, exc) from None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._handle, name)
+
+
+def write_error(path: Union[Path, str], exc: OSError) -> RemotePathError:
+    """The error for a local file or directory that could not be written (``exc``'s reason, the path named)."""
+    return RemotePathError(f"cannot write {str(path)!r}: {exc.strerror or exc}")
+
+
 @contextlib.contextmanager
 def atomic_writer(destination: Path, mode: Optional[int] = None) -> Iterator[BinaryIO]:
     """Write ``destination`` atomically: a temp file in the same directory, renamed on success.
 
     On any error the temp file is removed and ``destination`` is untouched.
+    A write that fails here (a full disk...) raises :class:`RemotePathError`
+    naming ``destination`` and the reason.
     """
     destination = Path(destination)
     if destination.is_dir():
@@ -184,16 +220,31 @@ def atomic_writer(destination: Path, mode: Optional[int] = None) -> Iterator[Bin
         raise RemotePathError(f"cannot create {str(destination)!r}: a parent is not a directory") from None
     except OSError as exc:
         raise RemotePathError(f"cannot create {str(destination)!r}: {exc.strerror}") from None
-    fd, tmp = tempfile.mkstemp(prefix=f".{_short(destination.name)}.", suffix=".hatchway.part",
-                               dir=destination.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-        if mode is not None:
-            os.chmod(tmp, mode)
-        else:
-            os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, destination)
+        fd, tmp = tempfile.mkstemp(prefix=f".{_short(destination.name)}.", suffix=".hatchway.part",
+                                   dir=destination.parent)
+    except OSError as exc:
+        raise write_error(destination, exc) from None
+    handle = os.fdopen(fd, "wb")
+    try:
+        try:
+            yield _CheckedWriter(handle, destination)  # type: ignore[misc]
+        except BaseException:  # failed already: that error is the one to tell, not the close's
+            with contextlib.suppress(OSError):
+                handle.close()
+            raise
+        try:
+            handle.close()  # the last buffered bytes may not fit either
+        except OSError as exc:
+            raise write_error(destination, exc) from None
+        try:
+            if mode is not None:
+                os.chmod(tmp, mode)
+            else:
+                os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, destination)
+        except OSError as exc:
+            raise write_error(destination, exc) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -258,7 +309,10 @@ def copy_tree(source: Path, destination: Path, exclude: Sequence[str] = (),
         if entry.is_dir:
             if target.exists() and not target.is_dir():
                 raise RemotePathError(f"cannot create directory {str(target)!r}: a file is in the way")
-            target.mkdir(exist_ok=True)
+            try:
+                target.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise write_error(target, exc) from None
             os.chmod(target, entry.mode)
         else:
             copy_file(entry.path, target, None, transfer)

@@ -40,6 +40,8 @@ __all__ = [
     "process_tree",
     "start_many",
     "path_without",
+    "remote_directory",
+    "small_filesystem",
 ]
 
 TEST_USER = "hatchway-test"
@@ -117,6 +119,31 @@ def remote_directory(user: str = TEST_USER, prefix: str = "hatchway-e2e-remote-"
         yield directory
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def small_filesystem(size: str = "5m", user: Optional[str] = TEST_USER,
+                     prefix: str = "hatchway-small-fs-") -> Iterator[Path]:
+    """A fresh tmpfs of ``size`` (``mount -t tmpfs -o size=5m``, as root) owned by ``user``: a disk that
+    fills up. Unmounted and removed afterwards, also when the test failed."""
+    if not shutil.which("mount"):
+        raise SshdError("mount not found: apt-get install mount")
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(directory)],
+                              capture_output=True, text=True, timeout=30)
+        if done.returncode != 0:
+            raise SshdError(f"cannot mount a {size} tmpfs on {directory} (run as root): {done.stderr.strip()}")
+        try:
+            if user is not None:
+                entry = pwd.getpwnam(user)
+                os.chown(directory, entry.pw_uid, entry.pw_gid)
+            yield directory
+        finally:
+            subprocess.run(["umount", "-l", str(directory)], capture_output=True, timeout=30)
+    finally:
+        with contextlib.suppress(OSError):
+            directory.rmdir()
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -1,6 +1,8 @@
 """The way to the machine: refused/late/unresolvable hosts, bastion, SOCKS5, tunnels, algorithms."""
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import threading
 import time
@@ -8,7 +10,7 @@ import time
 import pytest
 
 from hatchway.errors import ConnectError, RetryableConnectError
-from servers.sshd import TEST_USER, free_port
+from servers.sshd import TEST_USER, free_port, process_tree
 
 
 def echo_through(port: int, payload: bytes = b"ping through the tunnel\n") -> bytes:
@@ -62,16 +64,46 @@ def test_default_timeout_and_attempts(relays, sshd, client_key):
 
 
 # -- bastion ---------------------------------------------------------------------------
+def tcp_peer_ports(pids) -> set:
+    """The remote ports of the established TCP connections the processes ``pids`` hold (from /proc)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if link.startswith("socket:["):
+                        inodes.add(link[8:-1])
+        except OSError:
+            continue
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as handle:
+            for line in handle.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == "01" and fields[9] in inodes:  # 01: ESTABLISHED
+                    ports.add(int(fields[2].rsplit(":", 1)[1], 16))
+    return ports
+
+
 def test_bastion(relays, fresh_sshd, client_key):
-    bastion = fresh_sshd()
+    """The connection goes through the bastion: while it is up, the TCP connection to the target is held by
+    the bastion's sshd, not by us (we hold one to the bastion), and the bastion's log shows the forwarded
+    channel to the target."""
+    bastion = fresh_sshd({"LogLevel": "DEBUG1"})
     target = fresh_sshd({"AllowTcpForwarding": "no"})
     relay = relays(target, ssh_private_key_file=str(client_key), ssh_bastion_host=bastion.host,
                    ssh_bastion_port=bastion.port, ssh_bastion_username=TEST_USER)
     assert relay.run("echo via bastion").text.strip() == "via bastion"
-    time.sleep(0.2)
-    log = bastion.log_tail(200)
-    assert f"Accepted publickey for {TEST_USER}" in log
-    assert f"127.0.0.1 port {target.port}" in log or "direct-tcpip" in log or "Connection from" in log
+    ours = tcp_peer_ports([os.getpid()])
+    assert bastion.port in ours and target.port not in ours
+    assert target.port in tcp_peer_ports(process_tree(bastion.process.pid))
+    expected = f"server_request_direct_tcpip: originator 127.0.0.1 port 0, target 127.0.0.1 port {target.port}"
+    deadline = time.monotonic() + 10
+    while expected not in bastion.log_path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, bastion.log_tail(40)
+        time.sleep(0.05)
+    assert f"Accepted publickey for {TEST_USER}" in bastion.log_path.read_text(errors="replace")
 
 
 def test_bastion_down_names_the_bastion(relays, fresh_sshd, client_key):

@@ -42,6 +42,7 @@ class SSHCommunicator(hatchway.Communicator):
         self._auth_failures = 0
         self._has_tar: Optional[bool] = None
         self._tunnels: List[Any] = []
+        self._dialing: Optional[Any] = None  # the connection attempt in progress (a connection.Dialing)
 
     # -- description ---------------------------------------------------------
     @property
@@ -110,11 +111,12 @@ class SSHCommunicator(hatchway.Communicator):
         if cfg.ssh_proxy_host:
             proxy = {"host": cfg.ssh_proxy_host, "port": cfg.ssh_proxy_port,
                      "username": cfg.ssh_proxy_username, "password": cfg.ssh_proxy_password}
+        self._dialing = dialing = connection.Dialing()
         try:
             conn = connection.connect(
                 target, bastion=bastion, proxy=proxy, ciphers=cfg.ssh_ciphers, kex=cfg.ssh_key_exchange_algorithms,
                 dial_timeout=float(cfg.ssh_dial_timeout), handshake_timeout=float(cfg.ssh_handshake_timeout),
-                keep_alive=cfg.keep_alive(), read_write_timeout=cfg.read_write_timeout())
+                keep_alive=cfg.keep_alive(), read_write_timeout=cfg.read_write_timeout(), dialing=dialing)
         except AuthenticationFailed as exc:
             self._auth_failures += 1
             limit = cfg.handshake_attempts()
@@ -123,6 +125,8 @@ class SSHCommunicator(hatchway.Communicator):
                                    f"attempt{'s' if self._auth_failures != 1 else ''}: ssh_handshake_attempts)"
                                    ) from None
             raise
+        finally:
+            self._dialing = None
         try:
             tunnels.open_all(conn, cfg.local_tunnels(), cfg.remote_tunnels())
         except BaseException:
@@ -299,6 +303,15 @@ class SSHCommunicator(hatchway.Communicator):
 
     @hatchway.hookimpl
     def cleanup(self) -> None:
+        # Not under the lock: a connection attempt holds it. An interrupt must act now, not after a stalled
+        # handshake's timeout, and stop the commands and transfers still running (they would outlive the
+        # connection) before it closes.
+        dialing = self._dialing
+        if dialing is not None:
+            dialing.abort()
+        conn = self._conn
+        if conn is not None and conn.active:
+            conn.interrupt()
         with self._lock:
             if self.config.ssh_clear_authorized_keys and self._conn is not None:
                 self._clear_authorized_keys()

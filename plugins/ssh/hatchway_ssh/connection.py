@@ -13,17 +13,19 @@ import logging
 import socket
 import threading
 import time
-from typing import Any, Callable, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import paramiko
 
-from hatchway import ConnectError, RetryableConnectError
+from hatchway import BuildCancelled, CommunicatorError, ConnectError, RetryableConnectError
 
+from . import _paramiko_compat as compat
 from .auth import AuthMethod, authenticate
-from .errors import ChannelOpenFailed, reason
+from .errors import ChannelOpenFailed, SessionRefused, reason
 from .hostkeys import HostKeyPolicy
 
-__all__ = ["Connection", "Hop", "dial", "open_transport", "WINDOW_SIZE", "MAX_PACKET_SIZE", "PREFERRED_CIPHERS"]
+__all__ = ["Connection", "Hop", "Dialing", "dial", "open_transport", "WINDOW_SIZE", "MAX_PACKET_SIZE",
+           "PREFERRED_CIPHERS"]
 
 log = logging.getLogger("hatchway.ssh")
 # paramiko logs a reset connection itself; with no handler set up that reaches stderr through
@@ -34,6 +36,8 @@ logging.getLogger("paramiko").addHandler(logging.NullHandler())
 WINDOW_SIZE = 8 * 1024 * 1024
 #: Largest packet we accept: OpenSSH sends up to 32 KiB of channel data per packet.
 MAX_PACKET_SIZE = 32 * 1024
+#: Seconds a refused session channel is asked for again (sessions just closed may not be freed yet).
+SESSION_PATIENCE = 3.0
 #: Fastest first: AES-GCM has one pass for cipher and MAC.
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr")
 
@@ -129,9 +133,11 @@ def dial_socks5(proxy_host: str, proxy_port: int, username: Optional[str], passw
 
 
 def open_transport(sock: Any, hop: Hop, ciphers: Sequence[str], kex: Sequence[str],
-                   handshake_timeout: float) -> paramiko.Transport:
+                   handshake_timeout: float, dialing: Optional[Dialing] = None) -> paramiko.Transport:
     """Handshake over ``sock``, check the host key, log in; return the ready transport."""
     transport = paramiko.Transport(sock, default_window_size=WINDOW_SIZE, default_max_packet_size=MAX_PACKET_SIZE)
+    if dialing is not None:
+        dialing.watch(transport)
     try:
         options = transport.get_security_options()
         options.ciphers = _algorithms(ciphers, options.ciphers, PREFERRED_CIPHERS, "ssh_ciphers")
@@ -148,7 +154,7 @@ def open_transport(sock: Any, hop: Hop, ciphers: Sequence[str], kex: Sequence[st
         if not (transport.is_active() and transport.initial_kex_done):  # start_client returns on timeout
             raise RetryableConnectError(f"{hop}: the SSH handshake did not finish within {handshake_timeout:g}s "
                                         f"(the port answers but no SSH server speaks: still booting?)")
-        hop.host_keys.check(transport.get_remote_server_key(), hop)
+        hop.host_keys.check(transport.get_remote_server_key(), str(hop), hop.host, hop.port)
         try:
             authenticate(transport, hop.username, hop.methods, str(hop))
         except (EOFError, OSError) as exc:
@@ -173,6 +179,38 @@ def _algorithms(wanted: Sequence[str], supported: Sequence[str], preferred: Sequ
     return tuple(wanted)
 
 
+class Dialing:
+    """What a connection attempt has open (sockets, transports), so that another thread can abort it at
+    once: an interrupt must not wait for a stalled handshake's timeout."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: List[Any] = []
+        self.aborted = False
+
+    def watch(self, thing: Any) -> Any:
+        """Keep ``thing`` (anything with ``close()``) to close on :meth:`abort`; closed at once if aborted."""
+        with self._lock:
+            if not self.aborted:
+                self._open.append(thing)
+                return thing
+        with contextlib.suppress(Exception):
+            thing.close()
+        raise BuildCancelled("cancelled while connecting")
+
+    def check(self) -> None:
+        if self.aborted:
+            raise BuildCancelled("cancelled while connecting")
+
+    def abort(self) -> None:
+        with self._lock:
+            self.aborted = True
+            things, self._open = self._open, []
+        for thing in things:
+            with contextlib.suppress(Exception):
+                thing.close()
+
+
 class Connection:
     """A logged-in transport (plus the bastion's), its tunnels, and the keepalive watchdog.
 
@@ -193,6 +231,13 @@ class Connection:
         self.read_write_timeout = read_write_timeout
         self._busy = 0
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._stoppers: Dict[object, Callable[[], None]] = {}
+        #: Set by :meth:`interrupt`: transfers in progress stop (and remove their temp files).
+        self.interrupted = threading.Event()
+        #: Does the login shell report its pid with ``$$`` (a POSIX shell)? Asked once, by the first command.
+        self.posix_shell: Optional[bool] = None
+        self.probe_lock = threading.Lock()
         self._stop = threading.Event()
         self._closers: List[Callable[[], None]] = []
         self.timed_out = False
@@ -228,16 +273,49 @@ class Connection:
         return done.wait(timeout) and self.transport.is_active()
 
     @contextlib.contextmanager
-    def busy(self) -> Iterator[None]:
+    def busy(self, stop: Optional[Callable[[], None]] = None) -> Iterator[None]:
+        """While an operation runs: keepalives and the read/write timeout apply; ``stop`` is how
+        :meth:`interrupt` ends it (a command's process group killed...)."""
+        key = object()
         with self._lock:
             if self._busy == 0:
                 self._watched.last_recv = time.monotonic()
             self._busy += 1
+            if stop is not None:
+                self._stoppers[key] = stop
         try:
             yield
         finally:
             with self._lock:
                 self._busy -= 1
+                self._stoppers.pop(key, None)
+                self._idle.notify_all()
+
+    def check_interrupted(self, what: str) -> None:
+        """Raise if :meth:`interrupt` was called: a transfer's loops call this to stop (cleaning up after)."""
+        if self.interrupted.is_set():
+            raise CommunicatorError(f"{self.hop}: {what} was interrupted")
+
+    def interrupt(self, wait: float = 15.0) -> bool:
+        """Stop what runs on this connection (the build was interrupted): commands' process groups are
+        killed, transfers stop and remove their temp files; wait up to ``wait`` seconds for them to end,
+        with the connection still open. True when everything ended."""
+        self.interrupted.set()
+        with self._lock:
+            stoppers = list(self._stoppers.values())
+        for stop in stoppers:
+            try:
+                stop()
+            except Exception as exc:  # noqa: BLE001 - best effort: the connection closes next anyway
+                log.info("%s: stopping a running command failed: %s", self.hop, exc)
+        deadline = time.monotonic() + wait
+        with self._lock:
+            while self._busy > 0:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.transport.is_active():
+                    return False
+                self._idle.wait(min(left, 0.5))
+        return True
 
     def _watch(self) -> None:
         tick = min([x for x in (self.keep_alive, self.read_write_timeout / 4) if x > 0] or [1.0])
@@ -267,18 +345,32 @@ class Connection:
 
         The reply is traffic: it proves the server is alive to the read/write watchdog.
         """
-        message = paramiko.Message()
-        message.add_byte(paramiko.common.cMSG_GLOBAL_REQUEST)
-        message.add_string("keepalive@openssh.com")
-        message.add_boolean(True)
-        self.transport._send_user_message(message)
+        compat.send_keepalive(self.transport)
 
     # -- channels ----------------------------------------------------------
-    def open_session(self, timeout: float = 60.0) -> paramiko.Channel:
-        try:
-            return self.transport.open_session(timeout=timeout)
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise ChannelOpenFailed(f"{self.hop}: cannot open a channel: {reason(exc)}") from None
+    def open_session(self, timeout: float = 60.0, patience: float = SESSION_PATIENCE) -> paramiko.Channel:
+        """A new session channel.
+
+        A live server that refuses it is at its session limit; the sessions
+        we just closed may not be freed on its side yet, so it is asked again
+        for up to ``patience`` seconds before :class:`SessionRefused`.
+        """
+        deadline = time.monotonic() + patience
+        delay = 0.02
+        while True:
+            try:
+                return self.transport.open_session(timeout=timeout)
+            except paramiko.ChannelException as exc:
+                if not self.transport.is_active():
+                    raise ChannelOpenFailed(f"{self.hop}: cannot open a channel: {exc.text or exc}") from None
+                if time.monotonic() + delay > deadline:
+                    raise SessionRefused(
+                        f"{self.hop}: the server refused to open another session ({exc.text or exc.code}): its "
+                        f"limit of sessions per connection was hit (sshd_config MaxSessions)") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.25)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise ChannelOpenFailed(f"{self.hop}: cannot open a channel: {reason(exc)}") from None
 
     def on_close(self, closer: Callable[[], None]) -> None:
         self._closers.append(closer)
@@ -299,13 +391,28 @@ class Connection:
 
 def connect(target: Hop, *, bastion: Optional[Hop] = None, proxy: Optional[dict] = None,
             ciphers: Sequence[str] = (), kex: Sequence[str] = (), dial_timeout: float = 15.0,
-            handshake_timeout: float = 60.0, keep_alive: float = 5.0, read_write_timeout: float = 0.0
-            ) -> Connection:
-    """Reach ``target`` (through ``bastion`` or a SOCKS5 ``proxy`` dict) and log in."""
+            handshake_timeout: float = 60.0, keep_alive: float = 5.0, read_write_timeout: float = 0.0,
+            dialing: Optional[Dialing] = None) -> Connection:
+    """Reach ``target`` (through ``bastion`` or a SOCKS5 ``proxy`` dict) and log in.
+
+    ``dialing.abort()`` from another thread ends the attempt at once with :class:`BuildCancelled`.
+    """
+    dialing = dialing or Dialing()
+    try:
+        return _connect(target, bastion, proxy, ciphers, kex, dial_timeout, handshake_timeout, keep_alive,
+                        read_write_timeout, dialing)
+    except (ConnectError, paramiko.SSHException, EOFError, OSError):
+        dialing.check()  # aborted: that is why it failed
+        raise
+
+
+def _connect(target: Hop, bastion: Optional[Hop], proxy: Optional[dict], ciphers: Sequence[str],
+             kex: Sequence[str], dial_timeout: float, handshake_timeout: float, keep_alive: float,
+             read_write_timeout: float, dialing: Dialing) -> Connection:
     bastion_transport = None
     if bastion is not None:
-        bsock = dial(bastion.host, bastion.port, dial_timeout, "bastion")
-        bastion_transport = open_transport(bsock, bastion, ciphers, kex, handshake_timeout)
+        bsock = dialing.watch(dial(bastion.host, bastion.port, dial_timeout, "bastion"))
+        bastion_transport = open_transport(bsock, bastion, ciphers, kex, handshake_timeout, dialing)
         try:
             sock: Any = bastion_transport.open_channel("direct-tcpip", (target.host, target.port),
                                                        ("127.0.0.1", 0), timeout=dial_timeout)
@@ -318,13 +425,13 @@ def connect(target: Hop, *, bastion: Optional[Hop] = None, proxy: Optional[dict]
             raise RetryableConnectError(f"{bastion}: connection lost while opening the way to the target: {reason(exc)}"
                                         ) from None
     elif proxy is not None:
-        sock = dial_socks5(proxy["host"], proxy["port"], proxy.get("username"), proxy.get("password"),
-                           target.host, target.port, dial_timeout)
+        sock = dialing.watch(dial_socks5(proxy["host"], proxy["port"], proxy.get("username"), proxy.get("password"),
+                                         target.host, target.port, dial_timeout))
     else:
-        sock = dial(target.host, target.port, dial_timeout, "target")
+        sock = dialing.watch(dial(target.host, target.port, dial_timeout, "target"))
     watched = _WatchedSocket(sock)
     try:
-        transport = open_transport(watched, target, ciphers, kex, handshake_timeout)
+        transport = open_transport(watched, target, ciphers, kex, handshake_timeout, dialing)
     except BaseException:
         if bastion_transport is not None:
             bastion_transport.close()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hatchway import CommunicatorError, RetryableConnectError
 
-__all__ = ["AuthenticationFailed", "ChannelOpenFailed", "reason"]
+__all__ = ["AuthenticationFailed", "ChannelOpenFailed", "SessionRefused", "reason"]
 
 
 def reason(exc: BaseException) -> str:
@@ -22,3 +22,8 @@ class AuthenticationFailed(RetryableConnectError):
 
 class ChannelOpenFailed(CommunicatorError):
     """No new channel could be opened: nothing ran, so after a reconnect it is safe to try again."""
+
+
+class SessionRefused(ChannelOpenFailed):
+    """The server is up but refused one more session channel: its limit per connection (sshd's
+    ``MaxSessions``) is reached while others are open. Use fewer at once."""

@@ -3,16 +3,13 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import paramiko
 
 from hatchway import ConnectError
 
 from .errors import reason
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .connection import Hop
 
 __all__ = ["HostKeyPolicy"]
 
@@ -26,7 +23,9 @@ class HostKeyPolicy:
         self.known_hosts_file = known_hosts_file
         self.fingerprint = fingerprint.rstrip("=") if fingerprint else None
 
-    def check(self, key: paramiko.PKey, hop: "Hop") -> None:
+    def check(self, key: paramiko.PKey, hop: str, host: str, port: int) -> None:
+        """Raise :class:`ConnectError` unless ``key`` is the one expected of ``host:port`` (``hop`` names
+        it in messages, e.g. ``target user@host:22``)."""
         seen = key.fingerprint
         if self.fingerprint:
             if seen != self.fingerprint:
@@ -36,7 +35,7 @@ class HostKeyPolicy:
                     f"else someone may be intercepting the connection")
             return
         if self.known_hosts_file:
-            self._check_known_hosts(key, hop, seen)
+            self._check_known_hosts(key, hop, host, port, seen)
             return
         log.info("%s: host key %s %s (not checked: set ssh_known_hosts_file or ssh_host_key_fingerprint)",
                  hop, key.get_name(), seen)
@@ -55,13 +54,13 @@ class HostKeyPolicy:
             names |= {"rsa-sha2-512", "rsa-sha2-256"}
         return tuple([a for a in available if a in names] + [a for a in available if a not in names])
 
-    def _check_known_hosts(self, key: paramiko.PKey, hop: "Hop", seen: str) -> None:
+    def _check_known_hosts(self, key: paramiko.PKey, hop: str, host: str, port: int, seen: str) -> None:
         path = os.path.expanduser(self.known_hosts_file or "")
         try:
             known = paramiko.HostKeys(path)
         except (OSError, paramiko.SSHException) as exc:
             raise ConnectError(f"ssh_known_hosts_file {path!r} cannot be read: {reason(exc)}") from None
-        names = [hop.host] if hop.port == 22 else [f"[{hop.host}]:{hop.port}"]
+        names = [host] if port == 22 else [f"[{host}]:{port}"]
         entries = None
         for name in names:
             entries = known.lookup(name)
@@ -70,7 +69,7 @@ class HostKeyPolicy:
         if not entries:
             raise ConnectError(
                 f"{hop}: host {names[0]} is not in ssh_known_hosts_file {path!r} (it showed {key.get_name()} "
-                f"{seen}); add it with `ssh-keyscan -p {hop.port} {hop.host} >> {path}` after checking the fingerprint")
+                f"{seen}); add it with `ssh-keyscan -p {port} {host} >> {path}` after checking the fingerprint")
         expected = entries.get(key.get_name())
         if expected is not None and expected == key:
             return

@@ -54,16 +54,20 @@ def capture(conn: Connection, command: str, timeout: float = 120.0) -> Tuple[int
 def staged_publish(destination: str, fill: str) -> str:
     """A command that builds a tree in a staging dir with ``fill`` (``$stage`` is set), then publishes it.
 
-    A new ``destination`` is published with one ``rename``; an existing one
-    gets the staged files as hard links (``cp -al``), so no file there is
-    ever seen half-written. On failure or hang-up the stage is removed.
+    A new ``destination`` is staged beside it and published with one
+    ``rename``; an existing one is staged inside it (on its file system,
+    even when it is a mount point) and gets the staged files as hard links
+    (``cp -al``), so no file there is ever seen half-written. On failure or
+    hang-up the stage is removed.
     """
-    stage = stage_name(destination)
+    beside = stage_name(destination)
+    inside = posixpath.join(destination, f".hatchway-{os.getpid()}-{os.urandom(4).hex()}.part")
     return (
         "set -e; "
-        f"dest={q(destination)}; stage={q(stage)}; "
-        "trap 'rm -rf -- \"$stage\"' EXIT; trap 'exit 129' HUP INT TERM PIPE; "
+        f"dest={q(destination)}; "
         "if [ -e \"$dest\" ] && [ ! -d \"$dest\" ]; then echo \"$dest: not a directory\" >&2; exit 1; fi; "
+        f"if [ -d \"$dest\" ]; then stage={q(inside)}; else stage={q(beside)}; fi; "
+        "trap 'rm -rf -- \"$stage\"' EXIT; trap 'exit 129' HUP INT TERM PIPE; "
         f"mkdir -p -- {q(parent_of(destination))}; "
         "mkdir -- \"$stage\"; "
         f"{fill}; "

@@ -8,8 +8,10 @@ still without a local temp file.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import re
 from pathlib import Path
 from typing import BinaryIO, Optional, Sequence, Union
 
@@ -18,6 +20,7 @@ import paramiko
 from hatchway import CommunicatorError, RemotePathError, Transfer
 from hatchway.toolkit import CHUNK, atomic_writer, is_excluded, walk
 
+from . import _paramiko_compat as compat
 from .connection import Connection
 from .execute import (StderrCollector, close_channel, exit_status, finish_transfer, send_all, start_command,
                       transfer_error)
@@ -39,9 +42,13 @@ class _Protocol:
 
     def fail(self, message: Optional[str] = None) -> CommunicatorError:
         if message:
+            # the remote side said why; let it end (its trap removes the temp file) before closing
+            with contextlib.suppress(Exception):
+                self.chan.shutdown_write()
+            compat.wait_exit(self.chan, 10)
             close_channel(self.chan)
-            return RemotePathError(f"{self.conn.hop}: cannot {self.action} {self.path!r}: {message}")
-        self.chan.status_event.wait(5)  # the remote side ended: its exit status and stderr say why
+            return RemotePathError(f"{self.conn.hop}: cannot {self.action} {self.path!r}: {_without_stage(message)}")
+        compat.wait_exit(self.chan, 5)  # the remote side ended: its exit status and stderr say why
         said = self.stderr.text(5)
         status = exit_status(self.conn, self.chan) if self.chan.exit_status_ready() else -1
         close_channel(self.chan)
@@ -99,9 +106,18 @@ class _Protocol:
             close_channel(self.chan)
 
 
+#: "scp: /dir/.name.hatchway-123-abcd.part: " before the reason: our temp name, which the user never gave.
+_STAGE_PREFIX = re.compile(r"^scp: .*\.hatchway-\d+-[0-9a-f]+\.part[^:]*: ")
+
+
+def _without_stage(message: str) -> str:
+    return _STAGE_PREFIX.sub("", message)
+
+
 def _send_body(proto: _Protocol, handle: BinaryIO, size: int, transfer: Transfer) -> None:
     sent = 0
     while sent < size:
+        proto.conn.check_interrupted(f"the upload to {proto.path!r}")
         chunk = handle.read(min(CHUNK, size - sent))
         if not chunk:
             raise RemotePathError(f"{getattr(handle, 'name', 'the source')!r} shrank while being uploaded")
@@ -144,6 +160,7 @@ def _upload_unknown_size(conn: Connection, source: BinaryIO, destination: str, m
     proto = _Protocol(conn, chan, destination, "upload to")
     try:
         while True:
+            conn.check_interrupted(f"the upload to {destination!r}")
             chunk = source.read(CHUNK)
             if not chunk:
                 break
@@ -166,6 +183,7 @@ def _parse_record(proto: _Protocol, line: bytes) -> tuple:
 def _receive_body(proto: _Protocol, size: int, out: BinaryIO, transfer: Transfer) -> None:
     left = size
     while left:
+        proto.conn.check_interrupted(f"the download of {proto.path!r}")
         chunk = proto.read_some(min(left, CHUNK))
         out.write(chunk)
         left -= len(chunk)

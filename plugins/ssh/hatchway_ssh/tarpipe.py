@@ -34,6 +34,7 @@ def upload_tree(conn: Connection, source: Path, destination: str, exclude: Seque
         try:
             try:
                 for block in _coalesce(tar_stream(source, exclude, transfer=transfer)):
+                    conn.check_interrupted(f"the upload to {destination!r}")
                     send_all(chan, block)
             except (OSError, EOFError, paramiko.SSHException):
                 pass  # the remote side stopped reading: its exit status and stderr say why
@@ -57,13 +58,16 @@ def _coalesce(chunks: Iterable[bytes], size: int = 256 * 1024) -> Iterator[bytes
 
 
 class _ChannelReader(io.RawIOBase):
-    def __init__(self, chan: paramiko.Channel) -> None:
+    def __init__(self, conn: Connection, chan: paramiko.Channel, source: str) -> None:
+        self.conn = conn
         self.chan = chan
+        self.source = source
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b: "bytearray | memoryview") -> int:  # type: ignore[override]
+        self.conn.check_interrupted(f"the download of {self.source!r}")
         data = self.chan.recv(len(b))
         b[:len(data)] = data
         return len(data)
@@ -76,7 +80,7 @@ def download_tree(conn: Connection, source: str, destination: Path, exclude: Seq
         chan.shutdown_write()
         stderr = StderrCollector(chan)
         try:
-            reader = io.BufferedReader(_ChannelReader(chan), buffer_size=1024 * 1024)
+            reader = io.BufferedReader(_ChannelReader(conn, chan, source), buffer_size=1024 * 1024)
             try:
                 extract_tar(reader, destination, exclude, transfer=transfer)
             except BrokenArchive as exc:
