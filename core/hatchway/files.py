@@ -13,10 +13,12 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, BinaryIO, Iterator, List, Optional, Sequence, Tuple, Union
 
 import attrs
-import pathspec
+
+if TYPE_CHECKING:  # imported on first use: most runs never exclude anything
+    import pathspec
 
 from .communicator import Transfer
 from .errors import HatchwayError, RemotePathError
@@ -43,7 +45,9 @@ CHUNK = 1024 * 1024
 
 
 @functools.lru_cache(maxsize=64)
-def _spec(patterns: Tuple[str, ...]) -> pathspec.PathSpec:
+def _spec(patterns: Tuple[str, ...]) -> "pathspec.PathSpec":
+    import pathspec
+
     try:
         return pathspec.GitIgnoreSpec.from_lines(patterns)
     except (ValueError, TypeError) as exc:  # pathspec's GitWildMatchPatternError is a ValueError
@@ -52,6 +56,8 @@ def _spec(patterns: Tuple[str, ...]) -> pathspec.PathSpec:
 
 def exclude_problems(patterns: Sequence[str]) -> List[str]:
     """What is wrong with ``patterns`` as exclude patterns (empty: nothing)."""
+    import pathspec
+
     problems = []
     for pattern in patterns:
         if not isinstance(pattern, str):
