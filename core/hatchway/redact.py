@@ -140,6 +140,7 @@ _QUOTINGS: List[Callable[[str], str]] = [
     lambda text: text.replace("'", "'\\''"),
     lambda text: "".join(ch * 2 if ch in _PS_QUOTES else ch for ch in text),
     lambda text: "".join("`" + ch if ch in "\"$`" else ch for ch in text),
+    lambda text: "".join("`" + ch if ch in "\"$`'" else ch for ch in text),  # Packer's psEscape
 ]
 
 
@@ -344,6 +345,7 @@ def redact_bytes(data: bytes) -> bytes:
 def multiline() -> int:
     """The most newlines any form of a secret holds (output is split into lines; see ``ui.LineBuffer``)."""
     return max((s.count("\n") for s in list(_secrets)), default=0)
+
 
 
 def clear() -> None:

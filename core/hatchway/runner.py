@@ -401,9 +401,10 @@ def build_values(build: BuildPlan, target: Target, communicator: Communicator, r
         "PackerHTTPPort": http_port or "ERR_HTTP_PORT_NOT_IMPLEMENTED_BY_BUILDER",
         "PackerHTTPAddr": f"{http_ip}:{http_port}" if http_ip and http_port else "ERR_HTTP_ADDR_NOT_IMPLEMENTED_BY_BUILDER",
     }
-    for key in ("Password", "SSHPrivateKey", "WinRMPassword"):
+    for key in ("Password", "WinRMPassword"):
         redact.add_secret(values[key])
-    # output is redacted line by line: a key's lines are secrets on their own too
+    # a private key is masked line by line (its lines are the secret; registering the whole key, which
+    # holds newlines, would make remote output wait to see whether a key begins)
     for line in private_key.splitlines():
         if len(line) >= 16 and "-----" not in line:
             redact.add_secret(line)

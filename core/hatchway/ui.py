@@ -15,7 +15,7 @@ import datetime as _dt
 import sys
 import threading
 import time
-from typing import IO, Any, Callable, Dict, Generator, Optional, Set, Tuple
+from typing import IO, Any, Callable, Dict, Generator, List, Optional, Set, Tuple
 
 from . import redact
 from .communicator import OutputStream
@@ -53,16 +53,23 @@ class LineBuffer:
 
     Secrets are masked before a line is cleaned (a ``\\r`` or trailing blank
     inside a secret must not cut it in two). When a secret holds newlines,
-    the last lines wait until enough follows to tell whether they begin one.
+    the last lines wait until enough follows to tell whether they begin one,
+    but never longer than :attr:`HOLD` seconds (a command that prints a line
+    and then works for minutes still shows that line at once).
     """
+
+    #: Seconds the last lines may wait for the rest of a secret that holds newlines.
+    HOLD = 0.3
 
     def __init__(self, emit: Callable[[str], None]) -> None:
         self._emit = emit
         self._pending = b""
         self._lock = threading.Lock()
+        self._generation = 0
 
     def __call__(self, data: bytes) -> None:
         with self._lock:
+            self._generation += 1
             self._pending += data
             if b"\n" not in data:  # no line completed: nothing to emit yet
                 return
@@ -73,15 +80,30 @@ class LineBuffer:
             if hold:
                 lines, kept = lines[:max(0, len(lines) - hold)], lines[max(0, len(lines) - hold):]
                 self._pending = b"\n".join(kept + [self._pending])
+                if kept:
+                    timer = threading.Timer(self.HOLD, self._release, (self._generation,))
+                    timer.daemon = True
+                    timer.start()
+        self._show(lines)
+
+    def _release(self, generation: int) -> None:
+        """Emit the complete lines held back, if nothing arrived since they were."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            *lines, self._pending = redact.redact_bytes(self._pending).split(b"\n")
+        self._show(lines)
+
+    def _show(self, lines: List[bytes]) -> None:
         for line in lines:
             self._emit(clean_line(redact.redact(line.decode("utf-8", "replace"))))
 
     def flush(self) -> None:
         with self._lock:
+            self._generation += 1
             rest, self._pending = redact.redact_bytes(self._pending), b""
         *lines, tail = rest.split(b"\n")
-        for line in lines + ([tail] if tail.strip() else []):
-            self._emit(clean_line(redact.redact(line.decode("utf-8", "replace"))))
+        self._show(lines + ([tail] if tail.strip() else []))
 
 
 class UI:

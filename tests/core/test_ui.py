@@ -134,6 +134,23 @@ def test_a_secret_with_newlines_split_across_chunks_and_lines_is_masked():
     assert lines == ["on a pty: <sensitive>", "next"]
 
 
+def test_a_line_held_for_a_secret_with_newlines_is_shown_when_no_more_output_follows():
+    # a command that prints a line and then works for minutes: the line must not wait for it
+    import threading
+
+    redact.add_secret("first-line\nsecond-line")
+    shown = threading.Event()
+    lines = []
+    buf = LineBuffer(lambda line: (lines.append(line), shown.set()))
+    buf(b"started\n")
+    assert shown.wait(10), "the held line never appeared"
+    assert lines == ["started"]  # it might have begun the secret, but nothing followed: shown
+    buf(b"first-line\nsecond-line\n")
+    buf.flush()
+    assert lines == ["started", "<sensitive>"]
+    redact.clear()
+
+
 def test_a_secret_too_short_to_protect_is_left_alone_and_warned_about_once(env):
     path = env.template({"variables": {"pin": "x7", "token": "long-enough-9"}, "sensitive-variables": ["pin", "token"],
                          "builders": [{"type": "null", "communicator": "local"}],
