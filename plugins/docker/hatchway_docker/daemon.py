@@ -1,7 +1,7 @@
 """Reaching the Docker engine, and turning its errors into messages for people.
 
-The only module that imports the docker SDK at call time (never at import
-time: ``hatchway validate`` loads every plugin and must stay light). The
+The SDK is imported at call time (never at import time: ``hatchway
+validate`` loads every plugin and must stay light), through :func:`sdk.load`. The
 engine is found as the SDK finds it: ``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``,
 ``DOCKER_CERT_PATH``, else the local unix socket.
 """
@@ -11,6 +11,8 @@ import contextlib
 from typing import Any, Dict, Iterator, Optional
 
 from hatchway.errors import CommunicatorError, ConnectError, RemotePathError
+
+from . import sdk
 
 __all__ = ["settings_from_env", "open_api", "api_errors", "short", "describe_url"]
 
@@ -23,7 +25,7 @@ START_HINT = "start the Docker daemon, or set DOCKER_HOST (and DOCKER_TLS_VERIFY
 
 def settings_from_env() -> Dict[str, Any]:
     """The SDK's client settings from the environment (``base_url``, ``tls``)."""
-    import docker
+    docker = sdk.load()
 
     try:
         return dict(docker.utils.kwargs_from_env())
@@ -35,27 +37,32 @@ def describe_url(settings: Dict[str, Any]) -> str:
     return str(settings.get("base_url") or "unix:///var/run/docker.sock")
 
 
+#: The API version each engine (by URL) answered in this process: later clients skip the round trips.
+_VERSIONS: Dict[str, str] = {}
+
+
 def open_api(settings: Optional[Dict[str, Any]] = None, timeout: int = 60):
     """A connected low-level ``docker.APIClient``; :class:`ConnectError` if no engine answers.
 
-    With TLS, the certificates of ``DOCKER_CERT_PATH`` must win over
-    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``, which requests would
-    otherwise prefer: the client ignores the environment (``trust_env``),
-    so it is made at the oldest API version first and then switched to the
-    daemon's, as ``version="auto"`` would.
+    The client is made at the oldest API version this plugin speaks and then
+    switched to the daemon's, as ``version="auto"`` would; the answer is
+    kept for the process, so a second client (the communicator's, a
+    post-processor's) costs no request at all. With TLS, the certificates of
+    ``DOCKER_CERT_PATH`` must win over ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``,
+    which requests would otherwise prefer: the client ignores the
+    environment (``trust_env``).
     """
-    import docker
-
     settings = settings_from_env() if settings is None else settings
     where = describe_url(settings)
+    docker = sdk.load(where)
     try:
-        tls = bool(settings.get("tls"))
-        api = docker.APIClient(version=MIN_API_VERSION if tls else "auto", timeout=timeout,
-                               max_pool_size=POOL_SIZE, **settings)
-        if tls:
+        api = docker.APIClient(version=MIN_API_VERSION, timeout=timeout, max_pool_size=POOL_SIZE, **settings)
+        if settings.get("tls"):
             api.trust_env = False
-            api._version = api.version(api_version=False)["ApiVersion"]
-        api.ping()
+        version = _VERSIONS.get(where)
+        if version is None:
+            version = _VERSIONS[where] = api.version(api_version=False)["ApiVersion"]
+        sdk.set_version(api, version)
         return api
     except docker.errors.DockerException as exc:
         raise ConnectError(f"cannot reach the Docker daemon at {where}: {_reason(exc)}; {START_HINT}") from None
@@ -89,7 +96,7 @@ def api_errors(action: str, path: str = "") -> Iterator[None]:
     A 404 naming ``path`` becomes :class:`RemotePathError`; a lost daemon
     becomes :class:`CommunicatorError` saying so.
     """
-    import docker
+    docker = sdk.load()
     import requests
 
     try:
