@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Dict, Optional
 
-__all__ = ["Engine", "start_engine", "start_private", "make_certificates", "build_images", "SHELL_IMAGE", "NOSHELL_IMAGE", "BUSYBOX", "TEST_USER"]
+__all__ = ["Engine", "docker_cli", "start_engine", "start_private", "make_certificates", "build_images", "SHELL_IMAGE", "NOSHELL_IMAGE", "BUSYBOX", "TEST_USER"]
 
 SHELL_IMAGE = "hatchway-test/busybox:1"
 NOSHELL_IMAGE = "hatchway-test/noshell:1"
@@ -100,6 +100,16 @@ class Engine:
         if self.root:
             _unmount_below(self.root)
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def docker_cli(engine: Engine, *args: str, timeout: float = 120, check: bool = False,
+               stdin: Optional[bytes] = None) -> subprocess.CompletedProcess:
+    """Run the ``docker`` CLI against ``engine``; text output (stdin, if given, as bytes is not mixed in)."""
+    docker = shutil.which("docker")
+    if docker is None:
+        raise RuntimeError(f"the docker CLI is not installed: {INSTALL_HINT}")
+    return subprocess.run([docker, *args], env=engine.env, capture_output=True, text=stdin is None,
+                          input=stdin, timeout=timeout, check=check)
 
 
 def _shared_engine() -> Optional[Engine]:
