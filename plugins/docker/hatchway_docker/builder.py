@@ -240,7 +240,8 @@ class DockerBuilder(Builder):
                     for chunk in api.export(self.container_id, chunk_size=CHUNK):
                         ctx.check_cancelled()
                         out.write(chunk)
-            return Artifact("docker", id=str(path), files=[str(path)], description=f"Exported Docker file: {path}")
+            return Artifact("docker", id=str(path), files=[str(path)], description=f"Exported Docker file: {path}",
+                            data={"settings": self.settings})
         ctx.ui.say("Discarding the container (\"discard\": true)")
         return None
 
