@@ -8,12 +8,13 @@ plus the builder keys that shape the communicator: ``exec_user`` and
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any, BinaryIO, List, Optional, Sequence, Tuple, Union
+from typing import Any, BinaryIO, Iterator, List, Optional, Sequence, Tuple, Union
 
 import attrs
 
@@ -38,6 +39,8 @@ STREAM_SCRIPT = 'cat > "$1" || { status=$?; rm -f -- "$1"; exit "$status"; }'
 #: chmod ``$3`` and chown ``$4`` the file ``$1``, then move it to ``$2``; remove ``$1`` on failure.
 PLACE_SCRIPT = ('chmod "$3" "$1" && chown "$4" "$1" && mv -f -- "$1" "$2" '
                 '|| { status=$?; rm -f -- "$1"; exit "$status"; }')
+#: Seconds cleanup lets the operations under way end (they are cut off: it takes a moment).
+CLOSE_WAIT = 30.0
 #: Paths per ``rm`` command, well below any argument-length limit.
 REMOVE_BATCH = 500
 #: Kills every process of one exec (marked by its token in the environment); ``$1`` is the token.
@@ -86,6 +89,9 @@ class DockerCommunicator(hatchway.Communicator):
         self._lock = threading.Lock()
         self._sockets = Sockets()
         self._pending: List[threading.Thread] = []
+        #: Operations under way (cleanup lets them end, and their temporary files go, before closing the client)
+        self._busy = 0
+        self._idle = threading.Condition(self._lock)
         #: True once a command ran: until then a stopped container is one whose entrypoint exited at once
         self._ran = False
 
@@ -129,9 +135,10 @@ class DockerCommunicator(hatchway.Communicator):
         """The error for a container found stopped; before any command ran, its entrypoint exited at once."""
         short = daemon.short(self.container_id)
         if not self._ran:
-            return ConnectError(f"{self._where} stopped right after it started ({container_state(state)}); its "
-                                f"entrypoint must keep running, as the default run_command's `-i -t "
-                                f"--entrypoint=/bin/sh` does{_tail(api, self.container_id)}")
+            return ConnectError(f"{self._where} is not running: it stopped right after it started "
+                                f"({container_state(state)}); its entrypoint must keep running, as the default "
+                                f"run_command's `-i -t --entrypoint=/bin/sh` does; see `docker logs {short}`"
+                                f"{_tail(api, self.container_id)}")
         return ConnectError(f"{self._where} stopped while {doing}: {container_state(state)}; "
                             f"see `docker logs {short}`")
 
@@ -175,6 +182,11 @@ class DockerCommunicator(hatchway.Communicator):
     @hatchway.hookimpl
     def execute(self, command: str, stdin: Optional[BinaryIO], stdout: OutputStream, stderr: OutputStream,
                 timeout: Optional[float]) -> int:
+        with self._operation():
+            return self._execute(command, stdin, stdout, stderr, timeout)
+
+    def _execute(self, command: str, stdin: Optional[BinaryIO], stdout: OutputStream, stderr: OutputStream,
+                 timeout: Optional[float]) -> int:
         self.settle()
         api, _ = self._connected()
         try:
@@ -280,6 +292,18 @@ class DockerCommunicator(hatchway.Communicator):
             raise self._died(self._api, "uploading") or RemotePathError(
                 f"cannot write {destination!r} in {self._where}: {detail or f'exit status {result.exit_code}'}")
 
+    @contextlib.contextmanager
+    def _operation(self) -> Iterator[None]:
+        """Counts an execute/upload/download as under way (see :meth:`cleanup`)."""
+        with self._lock:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy -= 1
+                self._idle.notify_all()
+
     def settle(self) -> None:
         """Wait for background removals started by earlier uploads."""
         with self._lock:
@@ -290,6 +314,11 @@ class DockerCommunicator(hatchway.Communicator):
     @hatchway.hookimpl
     def upload(self, source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
                exclude: Sequence[str], transfer: Transfer) -> bool:
+        with self._operation():
+            return self._upload(source, destination, mode, exclude, transfer)
+
+    def _upload(self, source: Union[Path, BinaryIO], destination: str, mode: Optional[int],
+                exclude: Sequence[str], transfer: Transfer) -> bool:
         self.settle()
         api, archive = self._connected()
         try:
@@ -306,6 +335,11 @@ class DockerCommunicator(hatchway.Communicator):
     @hatchway.hookimpl
     def download(self, source: str, destination: Union[Path, BinaryIO], exclude: Sequence[str],
                  transfer: Transfer) -> bool:
+        with self._operation():
+            return self._download(source, destination, exclude, transfer)
+
+    def _download(self, source: str, destination: Union[Path, BinaryIO], exclude: Sequence[str],
+                  transfer: Transfer) -> bool:
         self.settle()
         api, archive = self._connected()
         try:
@@ -318,11 +352,15 @@ class DockerCommunicator(hatchway.Communicator):
 
     @hatchway.hookimpl
     def cleanup(self) -> None:
-        """Close the client and stop the commands still streaming (a cancelled build)."""
+        """Close the client and stop the commands still streaming (a cancelled build).
+
+        The operations under way end first (their connections are closed under them), so the
+        temporary files of a cut-off upload are removed before the client goes."""
         self._sockets.close_all()
         with self._lock:
             if self._archive is not None:
                 self._archive.closing.set()
+            self._idle.wait_for(lambda: self._busy == 0, timeout=CLOSE_WAIT)
         self.settle()
         with self._lock:
             api, self._api, self._archive = self._api, None, None
