@@ -30,7 +30,7 @@ def problems_of(**keys) -> List[str]:
     return [str(p) for p in problems if p.is_error]
 
 
-def test_commit_applies_changes_author_and_message(run_build, images, api):
+def test_commit_applies_changes_author_and_message(run_build, images, api, engine):
     conf = config(image=images["shell"], commit=True, author="Ada <ada@example.org>", message="first build",
                   changes=["ENV APP=/opt/app", "WORKDIR /opt/app", "LABEL made.by=hatchway", "EXPOSE 8080/tcp",
                            "USER builder", "VOLUME /data", 'ENTRYPOINT ["/bin/sh", "-c"]', 'CMD ["echo hi"]',
@@ -45,7 +45,8 @@ def test_commit_applies_changes_author_and_message(run_build, images, api):
     assert cfg["User"] == "builder"
     assert "/data" in cfg["Volumes"]
     assert cfg["Entrypoint"] == ["/bin/sh", "-c"] and cfg["Cmd"] == ["echo hi"]
-    assert cfg["OnBuild"] == ["RUN true"]
+    # podman commits OCI images, which have no ONBUILD
+    assert cfg["OnBuild"] == (None if engine.is_podman else ["RUN true"])
     assert image["Author"] == "Ada <ada@example.org>" and image["Comment"] == "first build"
     assert artifact.data["image_id"] == artifact.id and str(artifact).startswith("Imported Docker image: sha256:")
     # the provisioned file is in the image: run it

@@ -22,7 +22,7 @@ from hatchway.errors import HatchwayError
 from hatchway.files import CHUNK, atomic_writer
 
 from . import daemon, registry, sdk
-from .commit import commit_config
+from .commit import as_changes, commit_config
 from .registry import LoginConfig
 from .runargs import DEFAULT_RUN_COMMAND, RunCommandError, RunSpec, parse_run_command, tmpfs_map
 
@@ -226,9 +226,13 @@ class DockerBuilder(Builder):
                     info = api.inspect_container(self.container_id)
                     base = api.inspect_image(info["Image"]).get("Config") or {}
                     conf, changes = commit_config(info.get("Config") or {}, base, c.changes)
+                    if daemon.is_podman(self.settings):
+                        conf, changes = None, as_changes(conf, changes)
                 result = api.commit(self.container_id, message=c.message or None, author=c.author or None,
                                     changes=changes or None, conf=conf)
             image_id = result["Id"]
+            if ":" not in image_id:  # podman answers without the digest algorithm
+                image_id = f"sha256:{image_id}"
             ctx.ui.message(f"Image: {image_id}")
             return Artifact("docker", id=image_id, description=f"Imported Docker image: {image_id}",
                             data={"image_id": image_id, "tags": [], "settings": self.settings})

@@ -11,13 +11,17 @@ only) with the base image's ``Entrypoint`` and ``Cmd``; ``ENTRYPOINT`` and
 form; a new entrypoint without a ``CMD`` clears the inherited one), and the
 other changes are left to the engine. An empty list (not ``null``) is what
 keeps the engine from refilling a cleared value.
+
+podman's compatible API ignores a commit's config; there
+:func:`as_changes` says the same as instructions (podman applies
+``ENTRYPOINT []`` and ``CMD []`` as a Dockerfile does).
 """
 from __future__ import annotations
 
 import json
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-__all__ = ["commit_config", "command_form"]
+__all__ = ["commit_config", "command_form", "as_changes"]
 
 DEFAULT_SHELL = ["/bin/sh", "-c"]
 
@@ -59,3 +63,8 @@ def commit_config(container: Dict[str, Any], base: Dict[str, Any],
     if cmd is not None:
         conf["Cmd"] = cmd
     return conf, rest
+
+
+def as_changes(conf: Dict[str, Any], rest: Sequence[str]) -> List[str]:
+    """The changes that give an image ``conf``'s entrypoint and cmd (for engines that ignore a commit's config)."""
+    return [*rest, f"ENTRYPOINT {json.dumps(conf['Entrypoint'])}", f"CMD {json.dumps(conf['Cmd'])}"]

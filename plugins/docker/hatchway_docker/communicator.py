@@ -57,8 +57,9 @@ def container_state(state: dict) -> str:
     """Docker's container ``State`` in words: ``exited with status 137 (out of memory)``."""
     status = state.get("Status") or ("running" if state.get("Running") else "stopped")
     words = status
-    if status in ("exited", "dead"):
-        words = f"{status} with status {state.get('ExitCode')}"
+    if status in ("exited", "dead", "stopped") and state.get("ExitCode") is not None:
+        words = f"exited with status {state.get('ExitCode')}" if status == "stopped" else \
+            f"{status} with status {state.get('ExitCode')}"
     if state.get("OOMKilled"):
         words += " (out of memory)"
     if state.get("Error"):
@@ -189,6 +190,8 @@ class DockerCommunicator(hatchway.Communicator):
                  timeout: Optional[float]) -> int:
         self.settle()
         api, _ = self._connected()
+        if not self._has_shell:  # known since connect: say so now (podman would only answer status 127)
+            raise self._no_shell("the command")
         try:
             result = run_exec(api, self.container_id, [SHELL, "-c", command], user=self.exec_user, stdin=stdin,
                               stdout=stdout, stderr=stderr, timeout=timeout, env=self.exec_env,
@@ -222,13 +225,15 @@ class DockerCommunicator(hatchway.Communicator):
         if died is not None:
             return died
         if f'"{SHELL}"' in engine_words and "no such file" in engine_words:
-            return ConnectError(f"the image of {self._where} has no {SHELL}, so it cannot run {what}; "
-                                     "uploads and downloads still work, but provisioners that run commands "
-                                     "need an image with a shell")
+            return self._no_shell(what)
         if "unable to find user" in engine_words.lower() or "no matching entries in passwd" in engine_words:
             return CommunicatorError(f"exec_user {self.exec_user!r} does not exist in {self._where}: "
                                      f"{engine_words}")
         return CommunicatorError(f"cannot start {what} in {self._where}: {engine_words}")
+
+    def _no_shell(self, what: str) -> ConnectError:
+        return ConnectError(f"the image of {self._where} has no {SHELL}, so it cannot run {what}; uploads and "
+                            "downloads still work, but provisioners that run commands need an image with a shell")
 
     def _remove_later(self, paths: List[str]) -> None:
         """Remove the temporary names of an upload in the background (as root, like Packer's owner fix).

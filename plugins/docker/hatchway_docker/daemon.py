@@ -8,13 +8,13 @@ engine is found as the SDK finds it: ``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``,
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from hatchway.errors import CommunicatorError, ConnectError, RemotePathError
 
 from . import sdk
 
-__all__ = ["settings_from_env", "open_api", "api_errors", "short", "describe_url"]
+__all__ = ["settings_from_env", "open_api", "is_podman", "api_errors", "short", "describe_url"]
 
 #: Connections kept per client: several commands and transfers may run at once.
 POOL_SIZE = 32
@@ -37,8 +37,9 @@ def describe_url(settings: Dict[str, Any]) -> str:
     return str(settings.get("base_url") or "unix:///var/run/docker.sock")
 
 
-#: The API version each engine (by URL) answered in this process: later clients skip the round trips.
-_VERSIONS: Dict[str, str] = {}
+#: What each engine (by URL) answered in this process, (API version, is podman): later clients skip the
+#: round trips.
+_VERSIONS: Dict[str, Tuple[str, bool]] = {}
 
 
 def open_api(settings: Optional[Dict[str, Any]] = None, timeout: int = 60):
@@ -59,15 +60,22 @@ def open_api(settings: Optional[Dict[str, Any]] = None, timeout: int = 60):
         api = docker.APIClient(version=MIN_API_VERSION, timeout=timeout, max_pool_size=POOL_SIZE, **settings)
         if settings.get("tls"):
             api.trust_env = False
-        version = _VERSIONS.get(where)
-        if version is None:
-            version = _VERSIONS[where] = api.version(api_version=False)["ApiVersion"]
-        sdk.set_version(api, version)
+        known = _VERSIONS.get(where)
+        if known is None:
+            answer = api.version(api_version=False)
+            names = " ".join(str(part.get("Name", "")) for part in answer.get("Components") or [])
+            known = _VERSIONS[where] = (answer["ApiVersion"], "podman" in names.lower())
+        sdk.set_version(api, known[0])
         return api
     except docker.errors.DockerException as exc:
         raise ConnectError(f"cannot reach the Docker daemon at {where}: {_reason(exc)}; {START_HINT}") from None
     except Exception as exc:  # requests' ConnectionError, a TLS failure...
         raise ConnectError(f"cannot reach the Docker daemon at {where}: {_reason(exc)}; {START_HINT}") from None
+
+
+def is_podman(settings: Optional[Dict[str, Any]]) -> bool:
+    """Is the engine at ``settings`` podman's Docker-compatible service (known once a client was opened)?"""
+    return _VERSIONS.get(describe_url(settings or {}), ("", False))[1]
 
 
 def _reason(exc: BaseException) -> str:
