@@ -191,7 +191,7 @@ class DockerCommunicator(hatchway.Communicator):
         self.settle()
         api, _ = self._connected()
         if not self._has_shell:  # known since connect: say so now (podman would only answer status 127)
-            raise self._no_shell("the command")
+            raise self._died(api, "starting the command") or self._no_shell("the command")
         try:
             result = run_exec(api, self.container_id, [SHELL, "-c", command], user=self.exec_user, stdin=stdin,
                               stdout=stdout, stderr=stderr, timeout=timeout, env=self.exec_env,
