@@ -77,7 +77,7 @@ def relay_for(container: str, settings: dict) -> Relay:
 
 def big_upload_child(container: str, settings_url: str, path: str) -> None:
     """Run in a child process: upload ``path`` and print the peak resident set size in KiB."""
-    relay = relay_for(container, {"base_url": settings_url} if settings_url else {})
+    relay = relay_for(container, {"base_url": settings_url} if settings_url else None)
     relay.upload(Path(path), "/tmp/big.bin")
     relay.cleanup()
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -167,6 +167,10 @@ def build_cases(args, engine, image: str, work: Path) -> None:
     print(f"{'whole processes':<36}{'hatchway':>10}{'docker CLI':>12}{'ratio':>8}  reference")
     for label, mine, theirs, what in rows:
         print(f"{label:<36}{mine:>9.2f}s{theirs:>11.2f}s{mine / theirs:>8.2f}  {what}")
+    startup = min(run_measured([sys.executable, "-c", "import sys; from hatchway.cli import main; sys.exit(main())",
+                                "validate", str(empty)], env)[0] for _ in range(args.runs))
+    print(f"of which process start-up (interpreter, plugins; `hatchway validate` of the empty template): "
+          f"{startup:.2f}s")
     print("peak resident memory of the build processes: "
           + ", ".join(f"{name} {kib / 1024:.0f} MiB" for name, kib in peaks.items()))
     payload.unlink()
@@ -200,7 +204,7 @@ def main() -> int:
         container = api.create_container(images["shell"], entrypoint=["/bin/sh"], stdin_open=True, tty=True,
                                          host_config=api.create_host_config(network_mode="none"))["Id"]
         api.start(container)
-        settings = {"base_url": engine.base_url} if engine.private else {}
+        settings = engine.settings
         relay = relay_for(container, settings)
         env = engine.env
 
@@ -246,7 +250,7 @@ def main() -> int:
         big = work / "big.bin"
         source.unlink()
         make_file(big, args.big_mib)
-        child = subprocess.run([sys.executable, __file__, "--child", container, engine.base_url if engine.private else "",
+        child = subprocess.run([sys.executable, __file__, "--child", container, engine.base_url,
                                 str(big)], capture_output=True, text=True, check=True)
         peak_mib = int(child.stdout.strip().splitlines()[-1]) / 1024
         size = relay.run("stat -c %s /tmp/big.bin").text.strip()
