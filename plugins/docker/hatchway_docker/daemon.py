@@ -37,7 +37,7 @@ def describe_url(settings: Dict[str, Any]) -> str:
     return str(settings.get("base_url") or "unix:///var/run/docker.sock")
 
 
-#: What each engine (by URL) answered in this process, (API version, is podman): later clients skip the
+#: What each engine (by URL and TLS files) answered in this process, (API version, is podman): later clients skip the
 #: round trips.
 _VERSIONS: Dict[str, Tuple[str, bool]] = {}
 
@@ -60,11 +60,12 @@ def open_api(settings: Optional[Dict[str, Any]] = None, timeout: int = 60):
         api = docker.APIClient(version=MIN_API_VERSION, timeout=timeout, max_pool_size=POOL_SIZE, **settings)
         if settings.get("tls"):
             api.trust_env = False
-        known = _VERSIONS.get(where)
+        key = _engine_key(settings)
+        known = _VERSIONS.get(key)
         if known is None:
             answer = api.version(api_version=False)
             names = " ".join(str(part.get("Name", "")) for part in answer.get("Components") or [])
-            known = _VERSIONS[where] = (answer["ApiVersion"], "podman" in names.lower())
+            known = _VERSIONS[key] = (answer["ApiVersion"], "podman" in names.lower())
         sdk.set_version(api, known[0])
         return api
     except docker.errors.DockerException as exc:
@@ -73,9 +74,16 @@ def open_api(settings: Optional[Dict[str, Any]] = None, timeout: int = 60):
         raise ConnectError(f"cannot reach the Docker daemon at {where}: {_reason(exc)}; {START_HINT}") from None
 
 
+def _engine_key(settings: Dict[str, Any]) -> str:
+    """An engine as reached: its URL and the TLS files (without them the same URL is not reachable)."""
+    tls = settings.get("tls")
+    return f"{describe_url(settings)}|{getattr(tls, 'cert', None) if tls else None}|" \
+           f"{getattr(tls, 'ca_cert', None) if tls else None}|{bool(tls)}"
+
+
 def is_podman(settings: Optional[Dict[str, Any]]) -> bool:
     """Is the engine at ``settings`` podman's Docker-compatible service (known once a client was opened)?"""
-    return _VERSIONS.get(describe_url(settings or {}), ("", False))[1]
+    return _VERSIONS.get(_engine_key(settings or {}), ("", False))[1]
 
 
 def _reason(exc: BaseException) -> str:
