@@ -93,7 +93,8 @@ class DockerCommunicator(hatchway.Communicator):
         #: Operations under way (cleanup lets them end, and their temporary files go, before closing the client)
         self._busy = 0
         self._idle = threading.Condition(self._lock)
-        #: True once a command ran: until then a stopped container is one whose entrypoint exited at once
+        #: True once the engine started a command: until then a stopped container is one whose entrypoint
+        #: exited at once
         self._ran = False
 
     # -- helpers -------------------------------------------------------
@@ -203,6 +204,7 @@ class DockerCommunicator(hatchway.Communicator):
             raise CommunicatorError(f"{self._where}: {exc}") from None
         except CommunicatorError as exc:
             raise self._died(api, "running a command") or exc
+        self._ran = True  # the engine started a command: the container was up
         if result.closed:  # not a CommunicatorError: nothing may retry it
             raise BuildCancelled(f"the command in {self._where} was stopped: the communicator was closed "
                                  "(the build is being cancelled or cleaned up)")
@@ -216,7 +218,6 @@ class DockerCommunicator(hatchway.Communicator):
                 raise died
         if code is None:
             raise CommunicatorError(f"the Docker daemon did not report the exit status of a command in {self._where}")
-        self._ran = True
         return code
 
     def _start_failure(self, engine_words: str, what: str) -> CommunicatorError:
