@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.abc
 import inspect
 import sys
+import threading
 from typing import Any, List, Optional
 
 __all__ = ["TESTED", "load", "url", "post_json", "put", "raise_for_status", "hijacked_reader", "set_version",
@@ -36,25 +37,34 @@ class _NoSSHTransport(importlib.abc.MetaPathFinder):
         return None
 
 
+_LOADED: Optional[Any] = None
+_LOAD_LOCK = threading.Lock()
+
+
 def load(base_url: Optional[str] = None) -> Any:
-    """The ``docker`` module; without its ssh transport unless ``base_url`` (or ``DOCKER_HOST``) is ``ssh://``."""
-    module = sys.modules.get("docker")
-    if module is not None:
-        return module
-    import os
+    """The ``docker`` module; without its ssh transport unless ``base_url`` (or ``DOCKER_HOST``) is ``ssh://``.
 
-    target = base_url or os.environ.get("DOCKER_HOST", "")
-    if target.startswith("ssh://"):
-        import docker
+    Thread-safe: parallel builds load it once, and no caller ever sees it half-imported.
+    """
+    global _LOADED
+    if _LOADED is not None:
+        return _LOADED
+    with _LOAD_LOCK:
+        if _LOADED is None:
+            import os
 
-        return docker
-    finder = _NoSSHTransport()
-    sys.meta_path.insert(0, finder)
-    try:
-        import docker
-    finally:
-        sys.meta_path.remove(finder)
-    return docker
+            target = base_url or os.environ.get("DOCKER_HOST", "")
+            if "docker" in sys.modules or target.startswith("ssh://"):
+                import docker
+            else:
+                finder = _NoSSHTransport()
+                sys.meta_path.insert(0, finder)
+                try:
+                    import docker
+                finally:
+                    sys.meta_path.remove(finder)
+            _LOADED = docker
+    return _LOADED
 
 
 def url(api: Any, template: str, *args: str) -> str:
