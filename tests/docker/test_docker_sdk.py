@@ -46,3 +46,14 @@ def test_paramiko_is_loaded_only_for_ssh_engines():
     ssh = subprocess.run([sys.executable, "-c", code], env={**env, "DOCKER_HOST": "ssh://builder@127.0.0.1"},
                          capture_output=True, text=True, timeout=60)
     assert ssh.stdout.split() == ["True", "True"], ssh.stderr
+
+
+def test_parallel_builds_never_see_a_half_imported_sdk():
+    """Twenty threads load the SDK at once (as twenty parallel builds do): each gets the whole module."""
+    code = ("import threading; from hatchway_docker import sdk; seen = []\n"
+            "def one(): seen.append(hasattr(sdk.load(), 'errors') and hasattr(sdk.load(), 'APIClient'))\n"
+            "threads = [threading.Thread(target=one) for _ in range(20)]\n"
+            "[t.start() for t in threads]; [t.join() for t in threads]; print(seen.count(True))")
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "20", result.stderr
