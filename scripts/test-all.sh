@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(openssh-server openssh-client docker.io busybox-static microsocks tar openssl)
+DEBIAN_PACKAGES=(openssh-server openssh-client docker.io busybox-static microsocks tar openssl docker-registry apache2-utils podman)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

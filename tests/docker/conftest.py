@@ -9,6 +9,7 @@ import pytest
 from hatchway.communicator import Target
 from hatchway.context import BuildContext
 from hatchway.relay import Relay
+from hatchway_docker import DockerBuilder
 from hatchway.template.functions import RenderContext, render
 from hatchway_docker import DockerCommunicator, DockerCommunicatorConfig
 
@@ -99,3 +100,28 @@ def make_ctx() -> Callable[..., BuildContext]:
         return BuildContext(build_name=name, build_type="docker", ui=TinyUI(), render=late)
 
     return make
+
+
+@pytest.fixture
+def run_build(monkey_env, api, make_ctx):
+    """``run_build(conf, provision=None) -> (builder, ctx, artifact)``: run, provision, artifact; cleanup after."""
+    made = []
+
+    def run(conf, provision=None):
+        builder, ctx = DockerBuilder(conf), make_ctx()
+        made.append((builder, ctx))
+        target = builder.run(ctx)
+        relay = Relay(DockerCommunicator(DockerCommunicatorConfig(), target, "unit"))
+        relay.connect()
+        ctx.communicator = relay
+        try:
+            if provision:
+                provision(relay)
+            artifact = builder.artifact(ctx)
+        finally:
+            relay.cleanup()
+        return builder, ctx, artifact
+
+    yield run
+    for builder, ctx in made:
+        builder.cleanup(ctx)

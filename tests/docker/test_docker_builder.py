@@ -30,32 +30,7 @@ def problems_of(**keys) -> List[str]:
     return [str(p) for p in problems if p.is_error]
 
 
-@pytest.fixture
-def run_build(monkey_env, api, make_ctx):
-    """``run_build(conf, provision=None) -> (builder, ctx, artifact)``: run, provision, artifact; cleanup after."""
-    made = []
-
-    def run(conf: DockerConfig, provision=None):
-        builder, ctx = DockerBuilder(conf), make_ctx()
-        made.append((builder, ctx))
-        target = builder.run(ctx)
-        relay = Relay(DockerCommunicator(DockerCommunicatorConfig(), target, "unit"))
-        relay.connect()
-        ctx.communicator = relay
-        try:
-            if provision:
-                provision(relay)
-            artifact = builder.artifact(ctx)
-        finally:
-            relay.cleanup()
-        return builder, ctx, artifact
-
-    yield run
-    for builder, ctx in made:
-        builder.cleanup(ctx)
-
-
-def test_commit_applies_changes_author_and_message(run_build, images, api):
+def test_commit_applies_changes_author_and_message(run_build, images, api, engine):
     conf = config(image=images["shell"], commit=True, author="Ada <ada@example.org>", message="first build",
                   changes=["ENV APP=/opt/app", "WORKDIR /opt/app", "LABEL made.by=hatchway", "EXPOSE 8080/tcp",
                            "USER builder", "VOLUME /data", 'ENTRYPOINT ["/bin/sh", "-c"]', 'CMD ["echo hi"]',
@@ -70,7 +45,8 @@ def test_commit_applies_changes_author_and_message(run_build, images, api):
     assert cfg["User"] == "builder"
     assert "/data" in cfg["Volumes"]
     assert cfg["Entrypoint"] == ["/bin/sh", "-c"] and cfg["Cmd"] == ["echo hi"]
-    assert cfg["OnBuild"] == ["RUN true"]
+    # podman commits OCI images, which have no ONBUILD
+    assert cfg["OnBuild"] == (None if engine.is_podman else ["RUN true"])
     assert image["Author"] == "Ada <ada@example.org>" and image["Comment"] == "first build"
     assert artifact.data["image_id"] == artifact.id and str(artifact).startswith("Imported Docker image: sha256:")
     # the provisioned file is in the image: run it
@@ -105,7 +81,9 @@ def test_discard_leaves_no_artifact_and_cleanup_removes_the_container(run_build,
 
 
 def test_cleanup_without_run_is_harmless(monkey_env, make_ctx):
-    DockerBuilder(config(image="whatever", discard=True)).cleanup(make_ctx())
+    ctx = make_ctx()
+    DockerBuilder(config(image="whatever", discard=True)).cleanup(ctx)
+    assert ctx.ui.lines == []  # nothing to remove, nothing said
 
 
 def test_host_keys_reach_the_container(run_build, images, api, tmp_path):
@@ -150,10 +128,19 @@ def test_run_command_options_are_applied(run_build, images, api):
                                "-w", "/tmp", "--hostname=hw-box", "--label", "team=infra",
                                "--entrypoint=/bin/sh", "--", "{{.Image}}"])
     seen = {}
-    builder, _, _ = run_build(conf, lambda relay: seen.update(out=relay.run("echo $GREETING $(hostname) $(pwd)").text))
-    assert seen["out"] == "hi hw-box /tmp\n"
+    command = "echo $GREETING $(hostname) $(pwd) $(id -un)"
+    builder, _, _ = run_build(conf, lambda relay: seen.update(out=relay.run(command).text))
+    assert seen["out"] == "hi hw-box /tmp builder\n"
     info = api.inspect_container(builder.container_id)
-    assert info["Config"]["User"] == "builder" and info["Config"]["Labels"] == {"team": "infra"}
+    # -e, -w and -u reach the commands, not the container's config (which a commit would keep)
+    assert info["Config"]["User"] == "" and info["Config"]["Labels"] == {"team": "infra"}
+    assert "GREETING=hi" not in (info["Config"]["Env"] or [])
+    # with keep_run_config, as Packer does: the container itself gets them
+    builder, _, _ = run_build(config(image=images["shell"], discard=True, keep_run_config=True,
+                                     run_command=conf.run_command), lambda relay: seen.update(out=relay.run(command).text))
+    assert seen["out"] == "hi hw-box /tmp builder\n"
+    info = api.inspect_container(builder.container_id)
+    assert info["Config"]["User"] == "builder" and "GREETING=hi" in info["Config"]["Env"]
 
 
 # -- errors ----------------------------------------------------------------
@@ -186,19 +173,24 @@ def test_unreachable_daemon(monkeypatch, tmp_path, make_ctx):
     builder.cleanup(ctx)
 
 
-def test_container_that_exits_at_once(monkey_env, images, api, make_ctx):
+def test_container_that_exits_at_once(run_build, images, api):
+    """No wait after start: the first command finds the container stopped and says why, with its output."""
     conf = config(image=images["shell"], discard=True,
                   run_command=["-d", "--network=none", "--entrypoint=/bin/sh", "--", "{{.Image}}", "-c",
                                "echo bye from the entrypoint; exit 3"])
-    builder, ctx = DockerBuilder(conf), make_ctx()
-    with pytest.raises(HatchwayError) as info:
-        builder.run(ctx)
+    made = []
+
+    def provision(relay: Relay) -> None:
+        made.append(relay.communicator.container_id)
+        api.wait(made[0], timeout=60)  # the engine's wait API: until the entrypoint has exited
+        relay.execute("echo never")
+
+    with pytest.raises(ConnectError) as info:
+        run_build(conf, provision)
     message = str(info.value)
     assert "stopped right after it started (exited with status 3)" in message
     assert "bye from the entrypoint" in message
-    container = builder.container_id
-    builder.cleanup(ctx)
-    assert not [c for c in api.containers(all=True) if c["Id"] == container]
+    assert "--entrypoint=/bin/sh" in message
 
 
 def test_describe_names_the_container(run_build, images):

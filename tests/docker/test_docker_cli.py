@@ -96,6 +96,7 @@ def test_interrupt_removes_the_container(engine, api, images, tmp_path):
             process.wait(10)
     assert process.returncode == 128 + signal.SIGINT, output
     assert "Cleaning up" in output
+    assert "Retrying after" not in output  # a closed communicator is a cancel, never retried (issue 13)
     assert not containers_of(api, images["shell"]), output
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hatchway.communicator import Target
-from hatchway.errors import CommandTimeout, CommunicatorError, ConnectError, RemotePathError
+from hatchway.errors import BuildCancelled, CommandTimeout, CommunicatorError, ConnectError, HatchwayError, RemotePathError
 from hatchway.relay import Relay
 from hatchway.testing import piped
 from hatchway_docker import DockerCommunicator, DockerCommunicatorConfig
@@ -295,23 +295,20 @@ def test_transfers_report_progress(make_container, make_relay, tmp_path):
         assert sum(moved) == local.stat().st_size and len(moved) > 1, direction
 
 
-def test_cleanup_stops_a_running_upload(make_container, make_relay, tmp_path):
-    """A cancelled build closes the communicator: a transfer under way stops, and nothing half-written lands."""
+def _interrupted_upload(relay, source, destination: str, moving_after: int) -> list:
+    """Upload ``source`` in a thread and close the communicator (what a cancelled build does) once
+    ``moving_after`` bytes moved; return the errors the upload raised."""
     from hatchway.communicator import Transfer
 
-    relay = make_relay(make_container())
-    big = tmp_path / "big"
-    with open(big, "wb") as out:
-        out.truncate(512 * 1024 * 1024)
     moving = threading.Event()
-    transfer = Transfer("big")
-    transfer.on_advance(lambda t, n: moving.set() if t.done > 8 * 1024 * 1024 else None)
+    transfer = Transfer("interrupted")
+    transfer.on_advance(lambda t, n: moving.set() if t.done > moving_after else None)
     errors = []
 
     def upload() -> None:
         try:
-            relay.upload(big, "/tmp/never/big", transfer=transfer)
-        except CommunicatorError as exc:
+            relay.upload(source, destination, transfer=transfer)
+        except HatchwayError as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=upload)
@@ -320,6 +317,39 @@ def test_cleanup_stops_a_running_upload(make_container, make_relay, tmp_path):
     relay.hook.cleanup()
     thread.join(60)
     assert not thread.is_alive()
-    assert len(errors) == 1 and "was stopped" in str(errors[0]), errors
     relay.hook.connect()
-    assert relay.run("ls -A /tmp/never 2>/dev/null; test ! -e /tmp/never/big").exit_status == 0
+    return errors
+
+
+def test_cleanup_stops_a_running_upload(make_container, make_relay, tmp_path):
+    """A cancelled build closes the communicator: a transfer under way stops, nothing half-written lands,
+    and no hidden temporary file stays behind (issue 13)."""
+    relay = make_relay(make_container())
+    big = tmp_path / "big"
+    with open(big, "wb") as out:
+        out.truncate(512 * 1024 * 1024)
+    errors = _interrupted_upload(relay, big, "/tmp/never/big", 8 * 1024 * 1024)
+    assert len(errors) == 1 and "was stopped" in str(errors[0]), errors
+    assert isinstance(errors[0], BuildCancelled)  # not a CommunicatorError: no provisioner retries it
+    wait_for(lambda: relay.run("ls -A /tmp/never 2>/dev/null").text == "", "the temporary file to go")
+    assert relay.run("test ! -e /tmp/never/big").exit_status == 0
+
+
+def test_cleanup_stops_a_long_pipe_without_placing_it(make_container, make_relay):
+    """A pipe cut off by a cancelled build is never moved into place (cat alone cannot tell a cut from
+    the end), and its temporary file goes (issue 13)."""
+    relay = make_relay(make_container())
+    relay.upload(io.BytesIO(b"old contents"), "/tmp/piped/keep")
+
+    class Endless(io.RawIOBase):
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            b[:len(b)] = b"\2" * len(b)
+            return len(b)
+
+    errors = _interrupted_upload(relay, io.BufferedReader(Endless()), "/tmp/piped/keep", 24 * 1024 * 1024)
+    assert len(errors) == 1 and "was stopped" in str(errors[0]), errors
+    wait_for(lambda: relay.run("ls -A /tmp/piped").text.split() == ["keep"], "the temporary file to go")
+    assert relay.run("cat /tmp/piped/keep").stdout == b"old contents"

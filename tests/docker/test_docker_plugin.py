@@ -10,7 +10,7 @@ def test_entry_point_registers_builder_communicator_and_post_processors():
     builder = plugins.get("builder", "docker")
     assert builder.cls.default_communicator == "docker"
     assert plugins.get("communicator", "docker").cls.__module__ == "hatchway_docker.communicator"
-    assert {"docker-tag", "docker-save"} <= set(plugins.names("post-processor"))
+    assert {"docker-tag", "docker-save", "docker-push", "docker-import"} <= set(plugins.names("post-processor"))
     assert not plugins.problems()
 
 

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Dict, Optional
 
-__all__ = ["Engine", "start_engine", "start_private", "make_certificates", "build_images", "SHELL_IMAGE", "NOSHELL_IMAGE", "BUSYBOX", "TEST_USER"]
+__all__ = ["Engine", "docker_cli", "start_engine", "start_podman", "start_private", "make_certificates", "build_images", "SHELL_IMAGE", "NOSHELL_IMAGE", "BUSYBOX", "TEST_USER"]
 
 SHELL_IMAGE = "hatchway-test/busybox:1"
 NOSHELL_IMAGE = "hatchway-test/noshell:1"
@@ -51,6 +51,18 @@ class Engine:
     @property
     def private(self) -> bool:
         return self.process is not None
+
+    @property
+    def is_podman(self) -> bool:
+        """Is this podman's Docker-compatible service (asked once)?"""
+        if getattr(self, "_podman", None) is None:
+            api = self.client()
+            try:
+                names = " ".join(str(c.get("Name", "")) for c in api.version().get("Components") or [])
+            finally:
+                api.close()
+            self._podman = "podman" in names.lower()
+        return bool(self._podman)
 
     @property
     def env(self) -> Dict[str, str]:
@@ -100,6 +112,16 @@ class Engine:
         if self.root:
             _unmount_below(self.root)
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def docker_cli(engine: Engine, *args: str, timeout: float = 120, check: bool = False,
+               stdin: Optional[bytes] = None) -> subprocess.CompletedProcess:
+    """Run the ``docker`` CLI against ``engine``; text output (stdin, if given, as bytes is not mixed in)."""
+    docker = shutil.which("docker")
+    if docker is None:
+        raise RuntimeError(f"the docker CLI is not installed: {INSTALL_HINT}")
+    return subprocess.run([docker, *args], env=engine.env, capture_output=True, text=stdin is None,
+                          input=stdin, timeout=timeout, check=check)
 
 
 def _shared_engine() -> Optional[Engine]:
@@ -170,6 +192,49 @@ def start_private(tls: bool = False, timeout: float = 90.0) -> Engine:
             engine.stop()
             raise RuntimeError(f"dockerd did not answer on {url} within {timeout:.0f}s:\n{tail}")
         time.sleep(0.2)
+
+
+#: podman's containers.conf for tests: its default RLIMIT_NOFILE/NPROC exceed what a container may set in
+#: some sandboxes (runc: "error setting rlimit type 7: operation not permitted"); these fit everywhere.
+PODMAN_CONF = """[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+"""
+
+
+def start_podman(timeout: float = 60.0) -> Engine:
+    """Start ``podman system service`` (its Docker-compatible API) on a private unix socket, with its own
+    storage (vfs) in a temp dir; :meth:`Engine.stop` stops it and removes the files."""
+    podman = shutil.which("podman")
+    if podman is None:
+        raise RuntimeError("podman not found: apt-get install podman")
+    root = Path(tempfile.mkdtemp(prefix="hwp-", dir="/tmp"))
+    (root / "containers.conf").write_text(PODMAN_CONF)
+    sock = root / "podman.sock"
+    log = open(root / "dockerd.log", "wb")
+    env = {**os.environ, "CONTAINERS_CONF": str(root / "containers.conf")}
+    process = subprocess.Popen(
+        [podman, "--root", str(root / "storage"), "--runroot", str(root / "run"), "--storage-driver", "vfs",
+         "--tmpdir", str(root / "tmp"), "system", "service", "--time=0", f"unix://{sock}"],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+    log.close()
+    engine = Engine(f"unix://{sock}", process, root)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            tail = engine.log_tail()
+            engine.stop()
+            raise RuntimeError(f"podman system service exited with status {process.returncode}:\n{tail}")
+        if sock.exists():
+            try:
+                engine.client(timeout=5)
+                return engine
+            except Exception:
+                pass
+        if time.monotonic() > deadline:
+            tail = engine.log_tail()
+            engine.stop()
+            raise RuntimeError(f"podman system service did not answer on {sock} within {timeout:.0f}s:\n{tail}")
+        time.sleep(0.1)
 
 
 def _free_port() -> int:
@@ -263,6 +328,12 @@ def build_images(api) -> Dict[str, str]:
         except docker.errors.ImageNotFound:
             pass
         repository, _, version = tag.rpartition(":")
-        api.import_image_from_data(rootfs_tar(kind == "shell"), repository=repository, tag=version)
+        result = api.import_image_from_data(rootfs_tar(kind == "shell"), repository=repository, tag=version)
+        try:
+            api.inspect_image(tag)
+        except docker.errors.ImageNotFound:  # podman's import ignores the tag: give it afterwards
+            image_id = [line for line in str(result).splitlines() if "sha256:" in line][-1]
+            image_id = "sha256:" + image_id.split("sha256:")[1][:64]
+            api.tag(image_id, repository, version)
         api.inspect_image(tag)  # raises if the import did not land
     return images

@@ -1,5 +1,5 @@
 """hatchway-docker: the ``docker`` builder, the ``docker`` communicator it brings, and the
-``docker-tag`` and ``docker-save`` post-processors.
+``docker-tag``, ``docker-save``, ``docker-push`` and ``docker-import`` post-processors.
 
 The builder starts a container from ``image`` and hands the ``docker``
 communicator a :class:`hatchway.Target` naming it; that communicator runs
@@ -13,9 +13,10 @@ import hatchway
 
 from .builder import DockerBuilder, DockerConfig
 from .communicator import DockerCommunicator, DockerCommunicatorConfig
-from .postprocessors import DockerSave, DockerTag
+from .postprocessors import DockerImport, DockerPush, DockerSave, DockerTag
 
-__all__ = ["DockerBuilder", "DockerConfig", "DockerCommunicator", "DockerCommunicatorConfig", "DockerSave", "DockerTag"]
+__all__ = ["DockerBuilder", "DockerConfig", "DockerCommunicator", "DockerCommunicatorConfig", "DockerSave", "DockerTag",
+           "DockerPush", "DockerImport"]
 __version__ = "0.1.0"
 
 
@@ -34,3 +35,5 @@ def register_builders(register) -> None:
 def register_post_processors(register) -> None:
     register(DockerTag)
     register(DockerSave)
+    register(DockerPush)
+    register(DockerImport)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, ClassVar, Dict, Iterator, List, Optional, Tuple
 
@@ -18,15 +17,14 @@ import attrs
 from hatchway import Artifact, BuildContext, Builder, HatchwayError, Target, option
 from hatchway.toolkit import CHUNK, atomic_writer
 
-from . import daemon
+from . import daemon, registry, sdk
+from .commit import as_changes, commit_config
+from .registry import LoginConfig
 from .runargs import DEFAULT_RUN_COMMAND, RunCommandError, RunSpec, parse_run_command, tmpfs_map
 
 __all__ = ["DockerBuilder", "DockerConfig", "CHANGE_INSTRUCTIONS", "BuildError"]
 
 #: Dockerfile instructions ``docker commit --change`` accepts.
-#: How long a new container gets to show that its entrypoint exits at once.
-SETTLE_SECONDS = 0.5
-
 CHANGE_INSTRUCTIONS = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "USER", "VOLUME", "WORKDIR")
 
 
@@ -35,7 +33,7 @@ class BuildError(HatchwayError):
 
 
 @attrs.define(kw_only=True)
-class DockerConfig:
+class DockerConfig(LoginConfig):
     #: The data fields each template key gets (validation rejects others, e.g. {{.Nope}}).
     template_fields: ClassVar[Dict[str, Tuple[str, ...]]] = {"run_command": ("Image",)}
 
@@ -46,12 +44,15 @@ class DockerConfig:
     export_path: str = option("", path=True, help="Export the container's filesystem to this tar file at the end.")
     changes: List[str] = option(factory=list, help="Dockerfile instructions applied on commit "
                                 "(CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR).")
+    keep_run_config: bool = option(False, help="Commit the run command's entrypoint, cmd, user, working dir and "
+                                   "env into the image, as Packer does (default: the base image's, plus changes).")
     author: str = option("", help="The commit's author.")
     message: str = option("", help="The commit's message.")
     run_command: List[str] = option(factory=lambda: list(DEFAULT_RUN_COMMAND),
                                     help="docker run arguments that start the container; {{.Image}} is the image.")
     volumes: Dict[str, str] = option(factory=dict, help="Host path -> container path bind mounts.")
     privileged: bool = option(False, help="Run the container privileged.")
+    runtime: str = option("", help="The container runtime (runc, runsc...); the engine's default if empty.")
     cap_add: List[str] = option(factory=list, help="Linux capabilities to add.")
     cap_drop: List[str] = option(factory=list, help="Linux capabilities to drop.")
     device: List[str] = option(factory=list, help="Host devices to pass in (host[:container[:perms]]).")
@@ -61,10 +62,10 @@ class DockerConfig:
     container_dir: str = option("/packer-files", help="Where the build's temp dir is mounted in the container "
                                 "(only when the daemon is on this machine).")
     fix_upload_owner: bool = option(True, help="Uploaded files belong to exec_user (else root).")
-    login: bool = option(False, help="Log in to the registry before pulling.")
-    login_server: str = option("", help="The registry to log in to (default: Docker Hub).")
-    login_username: str = option("", help="The registry user name.")
-    login_password: str = option("", secret=True, help="The registry password.")
+    windows_container: bool = option(False, help="Build a Windows container (refused: this builder runs Linux "
+                                     "containers only).")
+    docker_path: str = option("docker", help="Packer's docker CLI path: accepted and unused (the engine's API "
+                              "is used directly).")
 
     def check(self):
         chosen = [k for k, on in (("commit", self.commit), ("discard", self.discard),
@@ -80,8 +81,7 @@ class DockerConfig:
                        f"start it with one of {', '.join(CHANGE_INSTRUCTIONS)}")
         if self.changes and not self.commit:
             yield ("changes", "changes are only applied on commit", 'set "commit": true or remove "changes"')
-        if self.login and not (self.login_username and self.login_password):
-            yield ("login", "login needs login_username and login_password", "set both, or remove \"login\"")
+        yield from self.login_problems()
         try:
             parse_run_command(self.run_command)
         except RunCommandError as exc:
@@ -122,10 +122,14 @@ class DockerBuilder(Builder):
 
     # -- run -----------------------------------------------------------
     def run(self, ctx: BuildContext) -> Target:
+        """Start the container and hand it on at once: a container whose entrypoint exits is reported by the
+        communicator at its first call (with the entrypoint's last output), so a good one waits for nothing."""
         c: DockerConfig = self.config
         api = self._client()
+        if c.windows_container:
+            self._refuse_windows(api)
         self._ensure_image(ctx, api)
-        spec = self._run_spec(ctx)
+        spec, exec_defaults = self._run_spec(ctx)
         ctx.ui.say(f"Starting a container from {c.image}...")
         with _errors(f"cannot start a container from image {c.image!r}"):
             container = api.create_container(
@@ -133,30 +137,22 @@ class DockerBuilder(Builder):
                 host_config=api.create_host_config(**spec.host), **spec.create)
             self.container_id = ctx.state["docker_container_id"] = container["Id"]
             api.start(self.container_id)
-            state = self._settled_state(api)
-        if not state.get("Running"):
-            from .communicator import container_state
-
-            logs = _tail(api, self.container_id)
-            raise BuildError(f"container {daemon.short(self.container_id)} stopped right after it started "
-                             f"({container_state(state)}); its entrypoint must keep running, as the default "
-                             f"run_command's `-i -t --entrypoint=/bin/sh` does{logs}")
         ctx.ui.message(f"Container: {self.container_id}")
         return Target(data={"container_id": self.container_id, "settings": self.settings, "image": c.image,
-                            "exec_user": c.exec_user, "fix_upload_owner": c.fix_upload_owner})
+                            "exec_user": c.exec_user, "fix_upload_owner": c.fix_upload_owner, **exec_defaults})
 
-    def _settled_state(self, api: Any) -> Dict[str, Any]:
-        """The container's state once it had :data:`SETTLE_SECONDS` to exit: an entrypoint that ends
-        at once is caught here with its output, not later as a puzzling connect failure."""
-        deadline = time.monotonic() + SETTLE_SECONDS
-        while True:
-            state = api.inspect_container(self.container_id)["State"]
-            if not state.get("Running") or time.monotonic() >= deadline:
-                return state
-            time.sleep(0.05)
+    def _refuse_windows(self, api: Any) -> None:
+        with _errors("cannot ask the Docker daemon which containers it runs"):
+            os_type = str(api.info().get("OSType") or "linux")
+        where = daemon.describe_url(self.settings or {})
+        if os_type.lower() != "windows":
+            raise BuildError(f"windows_container is true, but the Docker daemon at {where} runs {os_type} "
+                             "containers; remove windows_container, or point DOCKER_HOST at a Windows engine")
+        raise BuildError(f"windows_container: the Docker daemon at {where} runs Windows containers, which "
+                         "hatchway-docker does not build (its communicator runs /bin/sh); use Packer for them")
 
     def _ensure_image(self, ctx: BuildContext, api: Any) -> None:
-        import docker
+        docker = sdk.load()
 
         c: DockerConfig = self.config
         where = daemon.describe_url(self.settings or {})
@@ -167,8 +163,8 @@ class DockerBuilder(Builder):
                 raise BuildError(f"image {c.image!r} is not on the Docker daemon at {where} and \"pull\" is false; "
                                  f"build or load it there first, or set \"pull\": true") from None
             return
-        if c.login:
-            self._login(ctx, api)
+        with _errors("cannot log in"):
+            registry.login(ctx, api, c)
         ctx.ui.say(f"Pulling Docker image: {c.image}")
         repository, tag = _split_reference(c.image)
         try:
@@ -181,25 +177,20 @@ class DockerBuilder(Builder):
                              f"{getattr(exc, 'explanation', None) or exc}; check the name and the registry, "
                              f"or set \"pull\": false to use the image the daemon has") from None
 
-    def _login(self, ctx: BuildContext, api: Any) -> None:
-        import docker
-
-        c: DockerConfig = self.config
-        registry = c.login_server or "Docker Hub"
-        ctx.ui.say(f"Logging in to {registry} as {c.login_username}...")
-        try:
-            api.login(c.login_username, password=c.login_password, registry=c.login_server or None, reauth=True)
-        except docker.errors.APIError as exc:
-            raise BuildError(f"cannot log in to {registry} as {c.login_username!r}: "
-                             f"{getattr(exc, 'explanation', None) or exc}; check login_server, login_username "
-                             "and login_password") from None
-
-    def _run_spec(self, ctx: BuildContext) -> RunSpec:
+    def _run_spec(self, ctx: BuildContext) -> Tuple[RunSpec, Dict[str, Any]]:
+        """What to create the container with, and the defaults its commands get (``exec_env``,
+        ``exec_workdir``, ``run_user``): unless ``keep_run_config``, the run command's ``-e``, ``-w`` and
+        ``-u`` apply to the commands only, so they never reach the committed image."""
         c: DockerConfig = self.config
         try:
             spec = parse_run_command([ctx.render(arg, {"Image": c.image}) for arg in c.run_command])
         except RunCommandError as exc:
             raise BuildError(f"run_command: {exc}") from None
+        exec_defaults: Dict[str, Any] = {}
+        if not c.keep_run_config:
+            for key, name in (("environment", "exec_env"), ("working_dir", "exec_workdir"), ("user", "run_user")):
+                if key in spec.create:
+                    exec_defaults[name] = spec.create.pop(key)
         host = spec.host
         binds = host.setdefault("binds", [])
         binds.extend(f"{src}:{dst}" for src, dst in c.volumes.items())
@@ -215,9 +206,11 @@ class DockerBuilder(Builder):
                 host.setdefault(key, []).extend(values)
         if c.tmpfs:
             host.setdefault("tmpfs", {}).update(tmpfs_map(c.tmpfs))
+        if c.runtime:
+            host["runtime"] = c.runtime
         if c.platform:
             spec.create.setdefault("platform", c.platform)
-        return spec
+        return spec, exec_defaults
 
     # -- artifact ------------------------------------------------------
     def artifact(self, ctx: BuildContext) -> Optional[Artifact]:
@@ -226,9 +219,19 @@ class DockerBuilder(Builder):
         if c.commit:
             ctx.ui.say("Committing the container...")
             with _errors(f"cannot commit container {daemon.short(self.container_id)}"):
+                if c.keep_run_config:
+                    conf, changes = None, list(c.changes)
+                else:
+                    info = api.inspect_container(self.container_id)
+                    base = api.inspect_image(info["Image"]).get("Config") or {}
+                    conf, changes = commit_config(info.get("Config") or {}, base, c.changes)
+                    if daemon.is_podman(self.settings):
+                        conf, changes = None, as_changes(conf, changes)
                 result = api.commit(self.container_id, message=c.message or None, author=c.author or None,
-                                    changes=list(c.changes) or None)
+                                    changes=changes or None, conf=conf)
             image_id = result["Id"]
+            if ":" not in image_id:  # podman answers without the digest algorithm
+                image_id = f"sha256:{image_id}"
             ctx.ui.message(f"Image: {image_id}")
             return Artifact("docker", id=image_id, description=f"Imported Docker image: {image_id}",
                             data={"image_id": image_id, "tags": [], "settings": self.settings})
@@ -240,7 +243,8 @@ class DockerBuilder(Builder):
                     for chunk in api.export(self.container_id, chunk_size=CHUNK):
                         ctx.check_cancelled()
                         out.write(chunk)
-            return Artifact("docker", id=str(path), files=[str(path)], description=f"Exported Docker file: {path}")
+            return Artifact("docker", id=str(path), files=[str(path)], description=f"Exported Docker file: {path}",
+                            data={"settings": self.settings})
         ctx.ui.say("Discarding the container (\"discard\": true)")
         return None
 
@@ -248,7 +252,7 @@ class DockerBuilder(Builder):
     def cleanup(self, ctx: BuildContext) -> None:
         try:
             if self.container_id:
-                import docker
+                docker = sdk.load()
 
                 ctx.ui.say(f"Removing container {daemon.short(self.container_id)}...")
                 try:
@@ -277,18 +281,10 @@ def _split_reference(image: str):
     return image, "latest"
 
 
-def _tail(api: Any, container: str, lines: int = 10) -> str:
-    try:
-        text = api.logs(container, tail=lines).decode("utf-8", "replace").strip()
-    except Exception:
-        return ""
-    return f"; its last output:\n{text}" if text else ""
-
-
 @contextlib.contextmanager
 def _errors(action: str) -> Iterator[None]:
     """Docker errors during a builder step as one clear :class:`BuildError`."""
-    import docker
+    docker = sdk.load()
     import requests
 
     try:

@@ -1,18 +1,20 @@
 """Reaching the Docker engine, and turning its errors into messages for people.
 
-The only module that imports the docker SDK at call time (never at import
-time: ``hatchway validate`` loads every plugin and must stay light). The
+The SDK is imported at call time (never at import time: ``hatchway
+validate`` loads every plugin and must stay light), through :func:`sdk.load`. The
 engine is found as the SDK finds it: ``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``,
 ``DOCKER_CERT_PATH``, else the local unix socket.
 """
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from hatchway import CommunicatorError, ConnectError, RemotePathError
 
-__all__ = ["settings_from_env", "open_api", "api_errors", "short", "describe_url"]
+from . import sdk
+
+__all__ = ["settings_from_env", "open_api", "is_podman", "api_errors", "short", "describe_url"]
 
 #: Connections kept per client: several commands and transfers may run at once.
 POOL_SIZE = 32
@@ -23,7 +25,7 @@ START_HINT = "start the Docker daemon, or set DOCKER_HOST (and DOCKER_TLS_VERIFY
 
 def settings_from_env() -> Dict[str, Any]:
     """The SDK's client settings from the environment (``base_url``, ``tls``)."""
-    import docker
+    docker = sdk.load()
 
     try:
         return dict(docker.utils.kwargs_from_env())
@@ -35,32 +37,53 @@ def describe_url(settings: Dict[str, Any]) -> str:
     return str(settings.get("base_url") or "unix:///var/run/docker.sock")
 
 
+#: What each engine (by URL and TLS files) answered in this process, (API version, is podman): later clients skip the
+#: round trips.
+_VERSIONS: Dict[str, Tuple[str, bool]] = {}
+
+
 def open_api(settings: Optional[Dict[str, Any]] = None, timeout: int = 60):
     """A connected low-level ``docker.APIClient``; :class:`ConnectError` if no engine answers.
 
-    With TLS, the certificates of ``DOCKER_CERT_PATH`` must win over
-    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``, which requests would
-    otherwise prefer: the client ignores the environment (``trust_env``),
-    so it is made at the oldest API version first and then switched to the
-    daemon's, as ``version="auto"`` would.
+    The client is made at the oldest API version this plugin speaks and then
+    switched to the daemon's, as ``version="auto"`` would; the answer is
+    kept for the process, so a second client (the communicator's, a
+    post-processor's) costs no request at all. With TLS, the certificates of
+    ``DOCKER_CERT_PATH`` must win over ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``,
+    which requests would otherwise prefer: the client ignores the
+    environment (``trust_env``).
     """
-    import docker
-
     settings = settings_from_env() if settings is None else settings
     where = describe_url(settings)
+    docker = sdk.load(where)
     try:
-        tls = bool(settings.get("tls"))
-        api = docker.APIClient(version=MIN_API_VERSION if tls else "auto", timeout=timeout,
-                               max_pool_size=POOL_SIZE, **settings)
-        if tls:
+        api = docker.APIClient(version=MIN_API_VERSION, timeout=timeout, max_pool_size=POOL_SIZE, **settings)
+        if settings.get("tls"):
             api.trust_env = False
-            api._version = api.version(api_version=False)["ApiVersion"]
-        api.ping()
+        key = _engine_key(settings)
+        known = _VERSIONS.get(key)
+        if known is None:
+            answer = api.version(api_version=False)
+            names = " ".join(str(part.get("Name", "")) for part in answer.get("Components") or [])
+            known = _VERSIONS[key] = (answer["ApiVersion"], "podman" in names.lower())
+        sdk.set_version(api, known[0])
         return api
     except docker.errors.DockerException as exc:
         raise ConnectError(f"cannot reach the Docker daemon at {where}: {_reason(exc)}; {START_HINT}") from None
     except Exception as exc:  # requests' ConnectionError, a TLS failure...
         raise ConnectError(f"cannot reach the Docker daemon at {where}: {_reason(exc)}; {START_HINT}") from None
+
+
+def _engine_key(settings: Dict[str, Any]) -> str:
+    """An engine as reached: its URL and the TLS files (without them the same URL is not reachable)."""
+    tls = settings.get("tls")
+    return f"{describe_url(settings)}|{getattr(tls, 'cert', None) if tls else None}|" \
+           f"{getattr(tls, 'ca_cert', None) if tls else None}|{bool(tls)}"
+
+
+def is_podman(settings: Optional[Dict[str, Any]]) -> bool:
+    """Is the engine at ``settings`` podman's Docker-compatible service (known once a client was opened)?"""
+    return _VERSIONS.get(_engine_key(settings or {}), ("", False))[1]
 
 
 def _reason(exc: BaseException) -> str:
@@ -89,7 +112,7 @@ def api_errors(action: str, path: str = "") -> Iterator[None]:
     A 404 naming ``path`` becomes :class:`RemotePathError`; a lost daemon
     becomes :class:`CommunicatorError` saying so.
     """
-    import docker
+    docker = sdk.load()
     import requests
 
     try:

@@ -22,6 +22,7 @@ import attrs
 from hatchway import OutputStream
 from hatchway.toolkit import CHUNK
 
+from . import sdk
 from .daemon import api_errors
 
 __all__ = ["ExecResult", "run_exec", "StartFailed", "StdinUnsupported", "Sockets", "carries_stdin"]
@@ -88,11 +89,10 @@ def _hijack(api: Any, exec_id: str):
     frames that arrived with the response headers, so reading the raw
     socket instead could lose them.
     """
-    response = api._post_json(api._url("/exec/{0}/start", exec_id),
-                              headers={"Connection": "Upgrade", "Upgrade": "tcp"},
-                              data={"Tty": False, "Detach": False}, stream=True)
-    api._raise_for_status(response)
-    reader = response.raw._fp.fp
+    response = sdk.post_json(api, sdk.url(api, "/exec/{0}/start", exec_id), {"Tty": False, "Detach": False},
+                             headers={"Connection": "Upgrade", "Upgrade": "tcp"}, stream=True)
+    sdk.raise_for_status(api, response)
+    reader = sdk.hijacked_reader(response)
     raw = reader.raw
     sock = getattr(raw, "_sock", raw)
     with_timeout = getattr(sock, "settimeout", None)
@@ -142,12 +142,12 @@ def _feed(sock: Any, stdin: BinaryIO) -> None:
 def run_exec(api: Any, container: str, argv: Sequence[str], *, user: str = "",
              stdin: Optional[BinaryIO] = None, stdout: OutputStream, stderr: OutputStream,
              timeout: Optional[float] = None, kill_argv: Optional[List[str]] = None,
-             sockets: Optional[Sockets] = None) -> ExecResult:
+             sockets: Optional[Sockets] = None, env: Sequence[str] = (), workdir: str = "") -> ExecResult:
     """Run ``argv`` in ``container``; stream its output; return its exit code.
 
     Past ``timeout`` the command's processes are killed (by a second exec of
     ``kill_argv`` + the exec's token, when given) and the connection is
-    closed; the result then says ``timed_out``. Raises :class:`StartFailed`
+    closed; the result then says ``timed_out``. ``env`` (``NAME=value``) and ``workdir`` are the command's. Raises :class:`StartFailed`
     when the engine could not start the program (missing binary or user).
     """
     if stdin is not None and not carries_stdin(api):
@@ -157,7 +157,8 @@ def run_exec(api: Any, container: str, argv: Sequence[str], *, user: str = "",
     token = uuid.uuid4().hex
     with api_errors(f"cannot start {argv[0]!r} in container {container[:12]}"):
         exec_id = api.exec_create(container, list(argv), stdin=stdin is not None, stdout=True, stderr=True, tty=False,
-                                  user=user or "", environment={TOKEN_VARIABLE: token})["Id"]
+                                  user=user or "", environment=[*env, f"{TOKEN_VARIABLE}={token}"],
+                                  workdir=workdir or None)["Id"]
         reader, sock, response = _hijack(api, exec_id)
     timed_out = threading.Event()
     if sockets is not None:

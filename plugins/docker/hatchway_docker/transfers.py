@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, Callable, Iterator, List, Optional, Sequence, 
 
 import attrs
 
-from hatchway import CommunicatorError, RemotePathError, Transfer
+from hatchway import BuildCancelled, CommunicatorError, RemotePathError, Transfer
 from hatchway.toolkit import (
     BrokenArchive,
     CHUNK,
@@ -45,6 +45,7 @@ from hatchway.toolkit import (
     walk,
 )
 
+from . import sdk
 from .daemon import api_errors
 
 __all__ = ["PathStat", "Archive"]
@@ -102,13 +103,13 @@ class Archive:
     # -- stat ----------------------------------------------------------
     def stat(self, path: str) -> Optional[PathStat]:
         """The path's stat, or ``None`` when it does not exist."""
-        url = self.api._url("/containers/{0}/archive", self.container)
+        url = sdk.url(self.api, "/containers/{0}/archive", self.container)
         with api_errors(f"cannot look at {path!r} in container {self.container[:12]}", path):
             response = self.api.head(url, params={"path": path}, timeout=self.api.timeout)
         if response.status_code in (404, 500):
             return None  # 500: a parent is not a directory (a HEAD answer carries no words to tell more)
         with api_errors(f"cannot look at {path!r} in container {self.container[:12]}", path):
-            self.api._raise_for_status(response)
+            sdk.raise_for_status(self.api, response)
         raw = json.loads(base64.b64decode(response.headers[_STAT_HEADER]))
         return PathStat(raw.get("name", ""), int(raw.get("size", 0)), int(raw.get("mode", 0)),
                         raw.get("linkTarget", "") or "")
@@ -152,27 +153,28 @@ class Archive:
     def _watched(self, chunks: Iterator[bytes], path: str) -> Iterator[bytes]:
         """``chunks``, stopping with an error once :attr:`closing` is set."""
         for chunk in chunks:
-            if self.closing.is_set():
-                raise CommunicatorError(f"the transfer of {path!r} was stopped: the communicator was closed "
-                                        "(the build is being cancelled or cleaned up)")
+            if self.closing.is_set():  # not a CommunicatorError: nothing may retry it
+                raise BuildCancelled(f"the transfer of {path!r} was stopped: the communicator was closed "
+                                     "(the build is being cancelled or cleaned up)")
             yield chunk
 
     def _put(self, directory: str, chunks: Iterator[bytes], wanted: str) -> None:
-        url = self.api._url("/containers/{0}/archive", self.container)
+        url = sdk.url(self.api, "/containers/{0}/archive", self.container)
         with api_errors(f"cannot upload to {wanted!r} in container {self.container[:12]}", wanted):
-            response = self.api._put(url, params={"path": directory, "noOverwriteDirNonDir": "true"},
+            response = sdk.put(self.api, url, params={"path": directory, "noOverwriteDirNonDir": "true"},
                                      data=self._watched(chunks, wanted), timeout=None)
-            self.api._raise_for_status(response)
+            sdk.raise_for_status(self.api, response)
 
     def _file_entry(self, rel: str, body: BinaryIO, size: int, mode: int, mtime: float,
                     transfer: Transfer, temps: List[str]) -> Iterator[bytes]:
         """Tar entries that leave the file at ``rel``: under a temporary name plus a hard link when possible."""
         uid, gid = self.owner
         name = rel if self.remove_later is None else temp_name(rel)
+        if name != rel:
+            temps.append(name)  # before its bytes: a transfer cut off mid-file leaves no temporary file either
         yield tar_header(name, size, mode, False, mtime, uid, gid)
         yield from tar_body(body, size, transfer)
         if name != rel:
-            temps.append(name)
             yield tar_hardlink_header(rel, name, mode, mtime, uid, gid)
 
     def _put_and_finish(self, anchor: str, chunks: Iterator[bytes], wanted: str, temps: List[str]) -> None:
