@@ -23,10 +23,8 @@ from typing import Any, Dict, Iterator, Optional, Tuple
 
 import attrs
 
-from hatchway import redact
-from hatchway import option
-from hatchway import BuildContext
-from hatchway import HatchwayError
+from hatchway import BuildContext, HatchwayError, option
+from hatchway.toolkit import add_secret
 
 __all__ = ["LoginConfig", "LoginError", "login", "ecr_credentials", "ECR_SERVER"]
 
@@ -80,7 +78,7 @@ def login(ctx: BuildContext, api: Any, c: LoginConfig) -> Optional[str]:
         ctx.ui.message(f"Fetching ECR credentials for {c.login_server}...")
         username, password = ecr_credentials(c.login_server, c.aws_access_key, c.aws_secret_key, c.aws_token,
                                              c.aws_profile)
-        redact.add_secret(password)
+        add_secret(password)
     ctx.ui.message(f"Logging in to {registry} as {username}...")
     server = _server(c.login_server)
     try:
@@ -164,7 +162,7 @@ def ecr_credentials(server: str, access_key: str = "", secret_key: str = "", tok
     keys = _aws_keys(access_key, secret_key, token, profile)
     for secret in keys[1:]:
         if secret:
-            redact.add_secret(secret)
+            add_secret(secret)
     host = f"api.ecr.{region}.amazonaws.com"
     endpoint = os.environ.get("AWS_ENDPOINT_URL_ECR") or f"https://{host}/"
     body = json.dumps({"registryIds": [account]}).encode()
