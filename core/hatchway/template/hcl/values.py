@@ -918,26 +918,10 @@ def _mismatch_from_collections(got: Type, want: Type) -> str:
 
 
 def _go_quote(s: str) -> str:
-    """Go's %q of a string (close enough for names and messages)."""
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif o < 0x20 or o == 0x7f:
-            out.append("\\x%02x" % o)
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    """Go's %q of a string (strconv.Quote), as go-cty's messages quote names."""
+    from ..gotemplate.gofmt import quote
+
+    return quote(s)
 
 
 # -- conversion: applying it to a value ---------------------------------------------------------
