@@ -9,12 +9,12 @@ import logging
 import os
 import stat
 import threading
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, List, Optional, Sequence, Tuple, Union
 
 import hatchway
 from hatchway import CommunicatorError, ConnectError, OutputStream, RemotePathError, Target, Transfer
+from hatchway.toolkit import Backoff, retry
 
 from .config import SSHConfig
 
@@ -329,22 +329,25 @@ class SSHCommunicator(hatchway.Communicator):
         if not name:
             log.warning("ssh_clear_authorized_keys is set but temporary_key_pair_name is empty: nothing removed")
             return
-        deadline = time.monotonic() + patience
-        delay = 0.2
-        while True:
+        class Rebooting(Exception):
+            """The machine did not answer: it may be rebooting."""
+
+        def attempt() -> Tuple[int, bytes]:
             try:
-                conn = self._connection()
-                status, _, err = capture(conn, clear_authorized_keys_command(name), timeout=60)
+                status, _, err = capture(self._connection(), clear_authorized_keys_command(name), timeout=60)
             except hatchway.HatchwayError as exc:
                 status, err = DISCONNECTED, str(exc).encode()
-            if status == 0:
-                return
-            if status != DISCONNECTED or time.monotonic() + delay > deadline:
-                log.warning("removing the temporary key %r from authorized_keys on %s failed: %s",
-                            name, self.describe(), err.decode(errors="replace").strip() or f"exit status {status}")
-                return
-            time.sleep(delay)  # the machine is rebooting: try again
-            delay = min(delay * 2, 2.0)
+            if status == DISCONNECTED:
+                raise Rebooting(err)
+            return status, err
+
+        try:
+            status, err = retry(attempt, retry_on=Rebooting, timeout=patience, backoff=Backoff(0.2, 2.0, 2.0))
+        except Rebooting as exc:
+            status, err = DISCONNECTED, exc.args[0]
+        if status != 0:
+            log.warning("removing the temporary key %r from authorized_keys on %s failed: %s",
+                        name, self.describe(), err.decode(errors="replace").strip() or f"exit status {status}")
 
 
 def _stream_size(stream: BinaryIO) -> Optional[int]:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 import paramiko
 
 from hatchway import BuildCancelled, CommunicatorError, ConnectError, RetryableConnectError
+from hatchway.toolkit import Backoff, retry
 
 from . import _paramiko_compat as compat
 from .auth import AuthMethod, authenticate
@@ -38,6 +39,8 @@ WINDOW_SIZE = 8 * 1024 * 1024
 MAX_PACKET_SIZE = 32 * 1024
 #: Seconds a refused session channel is asked for again (sessions just closed may not be freed yet).
 SESSION_PATIENCE = 3.0
+#: Waits between asking a server at its session limit again: 20 ms doubling to 250 ms.
+SESSION_BACKOFF = Backoff(0.02, 2.0, 0.25)
 #: Fastest first: AES-GCM has one pass for cipher and MAC.
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr")
 
@@ -355,22 +358,21 @@ class Connection:
         we just closed may not be freed on its side yet, so it is asked again
         for up to ``patience`` seconds before :class:`SessionRefused`.
         """
-        deadline = time.monotonic() + patience
-        delay = 0.02
-        while True:
+        def attempt() -> paramiko.Channel:
             try:
                 return self.transport.open_session(timeout=timeout)
             except paramiko.ChannelException as exc:
                 if not self.transport.is_active():
                     raise ChannelOpenFailed(f"{self.hop}: cannot open a channel: {exc.text or exc}") from None
-                if time.monotonic() + delay > deadline:
-                    raise SessionRefused(
-                        f"{self.hop}: the server refused to open another session ({exc.text or exc.code}): its "
-                        f"limit of sessions per connection was hit (sshd_config MaxSessions)") from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.25)
+                raise  # refused by a live server: asked again below
             except (paramiko.SSHException, EOFError, OSError) as exc:
                 raise ChannelOpenFailed(f"{self.hop}: cannot open a channel: {reason(exc)}") from None
+
+        return retry(attempt, retry_on=paramiko.ChannelException, timeout=patience, backoff=SESSION_BACKOFF,
+                     give_up=lambda exc, _: SessionRefused(
+                         f"{self.hop}: the server refused to open another session "
+                         f"({getattr(exc, 'text', '') or getattr(exc, 'code', exc)}): its limit of sessions per "
+                         f"connection was hit (sshd_config MaxSessions)"))
 
     def on_close(self, closer: Callable[[], None]) -> None:
         self._closers.append(closer)
