@@ -227,7 +227,8 @@ def test_docker_build_with_a_post_processor_chain(api, engine: dockerd.Engine, i
         with tarfile.open(saved) as archive:
             manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
         assert manifest[0]["RepoTags"] == [f"{repository}:v1"]
-        container = api.create_container(f"{repository}:v1", command=["-c", "cat /app/made.txt"],
+        # the image keeps its base's (empty) entrypoint, not the run command's /bin/sh
+        container = api.create_container(f"{repository}:v1", command=["/bin/sh", "-c", "cat /app/made.txt"],
                                          labels={"hatchway-e2e": label})
         api.start(container)
         api.wait(container, timeout=60)
