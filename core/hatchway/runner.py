@@ -275,10 +275,10 @@ class Runner:
                    active: _Active) -> List[Artifact]:
         artifact = builder.artifact(ctx)
         active.provisioning = False  # post-processor failures do not run the error-cleanup-provisioner (Packer)
-        if artifact is None:
-            return []
         if not build.post_processors:
-            return [artifact]
+            return [] if artifact is None else [artifact]
+        if artifact is None:  # post-processors still run (Packer's null builder gives an empty artifact)
+            artifact = Artifact(builder=build.type)
         out: List[Artifact] = []
         keep = False
         for chain in build.post_processors:

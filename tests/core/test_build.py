@@ -155,6 +155,22 @@ def test_none_communicator_with_shell_local(env, tmp_path):
     assert marker.read_text() == "local-null\n"
 
 
+def test_shell_local_post_processor_runs_here_and_passes_the_artifact_on(env, tmp_path):
+    # Packer's post-processor/shell-local: the shell-local keys, run after the build; chains go on
+    marker = tmp_path / "marker"
+    template = env.template({
+        "builders": [{"type": "null", "communicator": "none"}],
+        "post-processors": [[
+            {"type": "shell-local", "inline": [f"echo first-$PACKER_BUILD_NAME >> {marker}"]},
+            {"type": "shell-local", "environment_vars": ["WHO=second"], "inline": [f"echo $WHO >> {marker}"]},
+        ], {"type": "shell-local", "inline": ["exit 3"], "valid_exit_codes": [3]}],
+    })
+    result = env.hatchway("build", str(template))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert marker.read_text() == "first-null\nsecond\n"
+    assert "==> null: Running post-processor: shell-local" in result.stdout
+
+
 def test_machine_readable_output(env):
     template = env.template({"builders": [local_build("mr")],
                              "provisioners": [{"type": "shell", "inline": ["echo a,b"]}]})

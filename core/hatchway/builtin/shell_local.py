@@ -1,4 +1,4 @@
-"""The ``shell-local`` provisioner: run commands on this machine during a build."""
+"""``shell-local``, the provisioner and the post-processor: run commands on this machine during a build."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,7 @@ from typing import ClassVar, Dict, List, Optional, Tuple
 
 import attrs
 
-from ..components import Provisioner
+from ..components import Artifact, PostProcessor, Provisioner
 from ..config import option
 from ..context import BuildContext
 from ..errors import ProvisionerError
@@ -71,33 +71,48 @@ class ShellLocalProvisioner(Provisioner):
     needs_communicator = False
 
     def provision(self, ctx: BuildContext) -> None:
-        c: ShellLocalConfig = self.config
-        if c.only_on and this_os() not in c.only_on:
-            ctx.ui.say("Skipping shell-local due to runtime OS")
-            return
-        env = {"PACKER_BUILD_NAME": ctx.build_name, "PACKER_BUILDER_TYPE": ctx.build_type}
-        env.update(parse_env(c.environment_vars, c.env))
-        flattened = flatten_env(env, c.env_var_format)
-        inline = [c.command] if c.command else c.inline
-        for label, body in script_sources(inline, c.script, c.scripts, c.inline_shebang, ctx.template_dir):
-            ctx.ui.say(f"Running local shell script: {label}")
-            if inline:  # Packer renames only the inline file to <name>.<tempfile_extension>
-                suffix = "." + c.tempfile_extension.lstrip(".") if c.tempfile_extension else ".sh"
-            else:
-                suffix = os.path.splitext(label)[1]
-            with tempfile.NamedTemporaryFile("wb", prefix="hatchway-shell-local-", suffix=suffix, delete=False) as f:
-                f.write(body)
-            try:
-                os.chmod(f.name, 0o700)
-                # Packer's createInterpolatedCommands: Script and Command are both the script's path
-                data = {"Vars": flattened, "Script": f.name, "Path": f.name, "Command": f.name}
-                argv = [ctx.render(arg, data) for arg in c.execute_command]
-                stdout, stderr, flush = ctx.ui.output_streams()
-                status = run_process(argv, stdout, stderr, timeout=ctx.remaining(),
-                                     env={**os.environ, **env})
-                flush()
-            finally:
-                os.unlink(f.name)
-            if status not in exit_codes(c.valid_exit_codes):
-                raise ProvisionerError(f"local {label} exited with status {status}; valid exit codes: "
-                                       f"{', '.join(map(str, exit_codes(c.valid_exit_codes)))}")
+        run_locally(self.config, ctx)
+
+
+def run_locally(c: ShellLocalConfig, ctx: BuildContext) -> None:
+    """Run the commands or scripts of ``c`` on this machine; raise :class:`ProvisionerError` on a bad exit."""
+    if c.only_on and this_os() not in c.only_on:
+        ctx.ui.say("Skipping shell-local due to runtime OS")
+        return
+    env = {"PACKER_BUILD_NAME": ctx.build_name, "PACKER_BUILDER_TYPE": ctx.build_type}
+    env.update(parse_env(c.environment_vars, c.env))
+    flattened = flatten_env(env, c.env_var_format)
+    inline = [c.command] if c.command else c.inline
+    for label, body in script_sources(inline, c.script, c.scripts, c.inline_shebang, ctx.template_dir):
+        ctx.ui.say(f"Running local shell script: {label}")
+        if inline:  # Packer renames only the inline file to <name>.<tempfile_extension>
+            suffix = "." + c.tempfile_extension.lstrip(".") if c.tempfile_extension else ".sh"
+        else:
+            suffix = os.path.splitext(label)[1]
+        with tempfile.NamedTemporaryFile("wb", prefix="hatchway-shell-local-", suffix=suffix, delete=False) as f:
+            f.write(body)
+        try:
+            os.chmod(f.name, 0o700)
+            # Packer's createInterpolatedCommands: Script and Command are both the script's path
+            data = {"Vars": flattened, "Script": f.name, "Path": f.name, "Command": f.name}
+            argv = [ctx.render(arg, data) for arg in c.execute_command]
+            stdout, stderr, flush = ctx.ui.output_streams()
+            status = run_process(argv, stdout, stderr, timeout=ctx.remaining(),
+                                 env={**os.environ, **env})
+            flush()
+        finally:
+            os.unlink(f.name)
+        if status not in exit_codes(c.valid_exit_codes):
+            raise ProvisionerError(f"local {label} exited with status {status}; valid exit codes: "
+                                   f"{', '.join(map(str, exit_codes(c.valid_exit_codes)))}")
+
+
+class ShellLocalPostProcessor(PostProcessor):
+    """Packer's ``shell-local`` post-processor: the same keys, run on this machine; the artifact passes on."""
+
+    name = "shell-local"
+    Config = ShellLocalConfig
+
+    def process(self, ctx: BuildContext, artifact: Artifact) -> Artifact:
+        run_locally(self.config, ctx)
+        return artifact
