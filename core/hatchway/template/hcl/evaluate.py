@@ -248,27 +248,16 @@ def _number_result(n: Any) -> Any:
 
 
 def _arith(op: str, a: Any, b: Any, where: Node) -> Any:
-    if op == "+":
-        return _number_result(a + b)
-    if op == "-":
-        return _number_result(a - b)
-    if op == "*":
-        return _number_result(a * b)
-    if op == "/":
-        if b == 0:
-            raise _fail("Error in operator", "Call to function \"divide\" failed: can't divide by zero.", where)
-        if isinstance(a, int) and isinstance(b, int) and a % b == 0:
-            return a // b
-        return _number_result(a / b)
-    if op == "%":
-        if b == 0:
-            raise _fail("Error in operator", "Call to function \"modulo\" failed: can't use modulo with zero.",
-                        where)
-        if isinstance(a, int) and isinstance(b, int):
-            r = abs(a) % abs(b)
-            return -r if a < 0 else r
-        return _number_result(math.fmod(a, b))
-    raise AssertionError(op)  # pragma: no cover
+    """``a op b`` on numbers, on their decimal digits as go-cty's big.Float gives (0.1 + 0.2 is 0.3)."""
+    if op == "/" and b == 0:
+        raise _fail("Error in operator", "Call to function \"divide\" failed: can't divide by zero.", where)
+    if op == "%" and b == 0:
+        raise _fail("Error in operator", "Call to function \"modulo\" failed: can't use modulo with zero.", where)
+    try:
+        return _number_result(V.arith(op, a, b))
+    except ArithmeticError as exc:
+        name = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "modulo"}[op]
+        raise _fail("Error in operator", f"Call to function \"{name}\" failed: {exc}.", where) from None
 
 
 def _binary(e: Binary, ctx: EvalContext) -> Any:
