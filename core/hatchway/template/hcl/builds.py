@@ -51,10 +51,6 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _has_field(obj: Any, name: str) -> bool:
-    return any(f.name == name for f in attrs.fields(type(obj)))
-
-
 def _uses_build_values(body: Body) -> bool:
     for path, _ in references(body):
         if path[0] == "build" and len(path) > 1 and path[1] not in ("name", "type"):
@@ -393,18 +389,24 @@ class _Builds:
             return selector not in lists["except"]
         return True
 
-    def provisioner(self, block: Block, ctx: EvalContext, run: str, selector: str, alias: str
-                    ) -> Optional[ProvisionerSection]:
-        if not self.labels_ok(block, 1):
+    def _component(self, block: Block, ctx: EvalContext, selector: str, kind: str
+                   ) -> Optional[Tuple[str, str, Any]]:
+        """A provisioner or post-processor block that applies to this run: its type, its path (file:line,
+        with the positions of the block and its type label recorded) and its config's list fields."""
+        if not self.labels_ok(block, 1) or not self._only_except(block.body, ctx, selector):
             return None
         ptype = block.labels[0]
-        applies = self._only_except(block.body, ctx, selector)
-        if not applies:
-            return None
         path = f"{block.range.filename}:{block.range.start.line}"
         self.positions[path] = (block.range, block.range)
         self.positions[f"{path}.type"] = (block.label_ranges[0], block.label_ranges[0])
-        list_fields = _list_fields(self.component_cls("provisioner", ptype))
+        return ptype, path, _list_fields(self.component_cls(kind, ptype))
+
+    def provisioner(self, block: Block, ctx: EvalContext, run: str, selector: str, alias: str
+                    ) -> Optional[ProvisionerSection]:
+        start = self._component(block, ctx, selector, "provisioner")
+        if start is None:
+            return None
+        ptype, path, list_fields = start
 
         def decode(c: EvalContext) -> Dict[str, Any]:
             opts = self.decode_body(block.body, c, path, meta=PROVISIONER_META, list_fields=list_fields)
@@ -432,22 +434,16 @@ class _Builds:
         section = ProvisionerSection(type=ptype, path=path, options=options, only=[run],
                                      pause_before=meta.get("pause_before"), max_retries=meta.get("max_retries"),
                                      timeout=meta.get("timeout"), continue_on_error=meta.get("continue_on_error"))
-        if _uses_build_values(block.body) and _has_field(section, "late_options"):
-            section.late_options = self._late(decode, ctx)  # type: ignore[attr-defined]
+        if _uses_build_values(block.body) :
+            section.late_options = self._late(decode, ctx)
         return section
 
     def post_processor(self, block: Block, ctx: EvalContext, run: str, selector: str
                        ) -> Optional[PostProcessorSection]:
-        if not self.labels_ok(block, 1):
+        start = self._component(block, ctx, selector, "post-processor")
+        if start is None:
             return None
-        ptype = block.labels[0]
-        applies = self._only_except(block.body, ctx, selector)
-        if not applies:
-            return None
-        path = f"{block.range.filename}:{block.range.start.line}"
-        self.positions[path] = (block.range, block.range)
-        self.positions[f"{path}.type"] = (block.label_ranges[0], block.label_ranges[0])
-        list_fields = _list_fields(self.component_cls("post-processor", ptype))
+        ptype, path, list_fields = start
 
         def decode(c: EvalContext) -> Dict[str, Any]:
             return self.decode_body(block.body, c, path, meta=POST_PROCESSOR_META, list_fields=list_fields)
@@ -468,8 +464,8 @@ class _Builds:
             if isinstance(value, str):
                 self.pp_names[path] = value
         section = PostProcessorSection(type=ptype, path=path, options=options, only=[run], keep_input_artifact=keep)
-        if _uses_build_values(block.body) and _has_field(section, "late_options"):
-            section.late_options = self._late(decode, ctx)  # type: ignore[attr-defined]
+        if _uses_build_values(block.body) :
+            section.late_options = self._late(decode, ctx)
         return section
 
     def _late(self, decode: Callable[[EvalContext], Dict[str, Any]], ctx: EvalContext
