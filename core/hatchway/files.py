@@ -142,6 +142,8 @@ def walk(root: Path, exclude: Sequence[str] = ()) -> Iterator[Entry]:
                 yield from visit(path, rel + "/", inside | {key})
             elif stat.S_ISREG(st.st_mode):
                 yield Entry(rel, path, False, stat.S_IMODE(st.st_mode), st.st_size)
+            else:
+                log.warning("skipping %s: not a regular file or directory (a pipe, socket or device)", path)
 
     try:
         top = os.stat(root)

@@ -169,9 +169,11 @@ class CommunicatorSpecs:
     ) -> Any:
         """Copy ``source`` to ``destination`` on the machine. Paths are already resolved.
 
-        - ``source`` a local **file** path or a readable binary **stream**
-          (possibly a pipe of unknown size, read once, never spooled to a
-          temp file): the bytes land at exactly ``destination``, a file path.
+        - ``source`` a local **regular file** path or a readable binary
+          **stream** (possibly a pipe of unknown size, read once, never
+          spooled to a temp file): the bytes land at exactly ``destination``,
+          a file path. A named pipe or device given as a path arrives here
+          as a stream, with its permission bits as ``mode``.
           Its permission bits are the local file's, or ``mode`` when given
           (``0o644`` for a stream without ``mode``).
         - ``source`` a local **directory**: its *contents* land inside the

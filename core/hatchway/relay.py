@@ -16,6 +16,7 @@ import ntpath
 import os
 import posixpath
 import re
+import stat
 import threading
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Optional, Sequence, Union
@@ -228,6 +229,19 @@ class Relay:
             local = path
         transfer = transfer or Transfer(f"{getattr(local, 'name', '<stream>')} => {target}")
         _check_excludes(exclude)
+        if isinstance(local, Path) and not local.is_dir() and not local.is_file():
+            # A FIFO, a device, a socket: its size says 0 however much it holds,
+            # so communicators get it as what it is, a stream of unknown size.
+            st = local.stat()
+            try:
+                stream = open(local, "rb")
+            except OSError as exc:
+                raise RemotePathError(f"local file {str(local)!r} cannot be read: {exc.strerror}") from None
+            with stream:
+                self.hook.upload(source=stream, destination=target,
+                                 mode=stat.S_IMODE(st.st_mode) if mode is None else mode,
+                                 exclude=list(exclude), transfer=transfer)
+            return target
         self.hook.upload(source=local, destination=target, mode=mode, exclude=list(exclude), transfer=transfer)
         return target
 

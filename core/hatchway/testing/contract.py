@@ -233,6 +233,22 @@ class CommunicatorContract:
             relay.upload(pipe, f"{remote_dir}/piped")
         assert self.remote_bytes(relay, f"{remote_dir}/piped") == data
 
+    def test_upload_from_a_fifo_path(self, relay: Relay, remote_dir: str, tmp_path: Path) -> None:
+        """A named pipe (``mkfifo``, ``<(...)``) given as a path: stat says 0 bytes, every byte must arrive."""
+        data = os.urandom(400_000)
+        fifo = tmp_path / "named.pipe"
+        os.mkfifo(fifo)
+
+        def writer() -> None:
+            with open(fifo, "wb") as w:
+                w.write(data)
+
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        relay.upload(fifo, f"{remote_dir}/from-fifo")
+        thread.join(60)
+        assert self.remote_bytes(relay, f"{remote_dir}/from-fifo") == data
+
     def test_upload_directory_without_trailing_slash_keeps_its_name(self, relay: Relay, remote_dir: str,
                                                                      tmp_path: Path) -> None:
         src = tmp_path / "tree"
